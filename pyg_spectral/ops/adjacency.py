@@ -1,0 +1,70 @@
+r"""Accepted graph inputs and their conversion to ``(edge_index,
+edge_weight)``.
+
+A graph may be given as
+
+* ``edge_index`` ``[2, E]`` (row 0 = source, row 1 = target) with optional
+  ``edge_weight`` ``[E]``,
+* a ``torch_sparse.SparseTensor`` or a ``torch.sparse`` tensor (COO, CSR or
+  CSC) holding the *transposed* adjacency ``adj_t[target, source]``, as
+  everywhere in PyG.
+"""
+from __future__ import annotations
+
+from typing import Optional, Tuple
+
+import torch
+from torch import Tensor
+
+from .validation import check_edge_index, check_edge_weight
+
+
+def is_torch_sparse_tensor(adj) -> bool:
+    return isinstance(adj, Tensor) and adj.layout in (
+        torch.sparse_coo, torch.sparse_csr, torch.sparse_csc)
+
+
+def is_sparse_tensor(adj) -> bool:
+    """True for a ``torch_sparse.SparseTensor`` (without importing it)."""
+    return type(adj).__name__ == 'SparseTensor' and hasattr(adj, 'coo')
+
+
+def to_edge_index(adj, edge_weight: Optional[Tensor] = None,
+                  num_nodes: Optional[int] = None
+                  ) -> Tuple[Tensor, Optional[Tensor], Optional[int]]:
+    """Returns ``(edge_index, edge_weight, num_nodes)`` for any accepted
+    graph input, validated. ``num_nodes`` is taken from the sparse matrix's
+    size where there is one."""
+    if is_sparse_tensor(adj) or is_torch_sparse_tensor(adj):
+        if edge_weight is not None:
+            raise ValueError("edge_weight must be None when the graph is "
+                             "given as a sparse matrix (its values are the "
+                             "weights)")
+        if adj.size(0) != adj.size(1):
+            raise ValueError(f"the sparse adjacency must be square "
+                             f"(got {tuple(adj.size())})")
+        n = int(adj.size(0))
+        if num_nodes is not None and n != num_nodes:
+            raise ValueError(f"the sparse adjacency has {n} nodes but x has "
+                             f"{num_nodes} rows")
+        if is_sparse_tensor(adj):
+            row, col, value = adj.coo()
+        else:
+            coo = adj.to_sparse_coo().coalesce()
+            row, col = coo.indices()
+            value = coo.values()
+        # adj_t[target, source] -> edge_index [source; target]
+        edge_index = torch.stack([col, row], dim=0)
+        if value is not None and not value.is_floating_point():
+            value = value.to(torch.get_default_dtype())
+        check_edge_weight(value, edge_index.size(1))
+        return edge_index, value, n
+    check_edge_index(adj, num_nodes)
+    check_edge_weight(edge_weight, adj.size(1))
+    return adj, edge_weight, num_nodes
+
+
+def infer_num_nodes(edge_index: Tensor, num_nodes: Optional[int]) -> int:
+    if num_nodes is not None:
+        return int(num_nodes)
+    return int(edge_index.max()) + 1 if edge_index.numel() else 0

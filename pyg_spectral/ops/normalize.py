@@ -1,0 +1,187 @@
+r"""Functional normalizers: graph -> :class:`SparseOperator`.
+
+Both follow PyG's conventions exactly (so layers built on them are drop-in):
+
+* :func:`laplacian_operator` builds the scaled Laplacian of ChebConv,
+  :math:`\tilde{\mathbf{L}} = 2\mathbf{L}/\lambda_{\max} - \mathbf{I}`, with
+  :math:`\mathbf{L}` from :func:`torch_geometric.utils.get_laplacian`:
+  self-loops of the input are dropped, degrees are summed over the *source*
+  index ``edge_index[0]``, and
+
+  - ``None``: :math:`\mathbf{L} = \mathbf{D} - \mathbf{A}`
+  - ``'sym'``: :math:`\mathbf{L} = \mathbf{I} - \mathbf{D}^{-1/2}\mathbf{A}
+    \mathbf{D}^{-1/2}`
+  - ``'rw'``: :math:`\mathbf{L} = \mathbf{I} - \mathbf{D}^{-1}\mathbf{A}`
+
+  with :math:`d^{-1/2}` and :math:`d^{-1}` of a degree-0 node taken as 0.
+* :func:`gcn_operator` builds :math:`\hat{\mathbf{A}} = \hat{\mathbf{D}}^{-1/2}
+  (\mathbf{A} + f\mathbf{I}) \hat{\mathbf{D}}^{-1/2}` of GCNConv (``f`` = 1, or
+  2 when ``improved``), degrees summed over the *target* index, existing
+  self-loop weights kept (``add_remaining_self_loops``).
+
+The diagonal never becomes sparse entries: it is the operator's node-wise
+``diag``.
+"""
+from __future__ import annotations
+
+from typing import Optional, Tuple, Union
+
+import torch
+from torch import Tensor
+
+from .adjacency import infer_num_nodes, to_edge_index
+from .operator import SparseOperator
+from .validation import check_batch, check_lambda_max, check_normalization
+
+LambdaMax = Union[None, float, Tensor]
+
+
+def _inv_pow(deg: Tensor, p: float) -> Tensor:
+    out = deg.pow(p)
+    return out.masked_fill(torch.isinf(out), 0.0)
+
+
+def laplacian_terms(edge_index: Tensor, edge_weight: Optional[Tensor],
+                    num_nodes: int, normalization: Optional[str],
+                    dtype: torch.dtype
+                    ) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
+    r"""Returns ``(src, dst, p, l_diag)`` with :math:`\mathbf{L} =
+    \operatorname{diag}(l) - \mathbf{P}`, :math:`\mathbf{P}` given per edge
+    (self-loops removed, duplicates kept)."""
+    src, dst = edge_index[0], edge_index[1]
+    keep = src != dst
+    src, dst = src[keep], dst[keep]
+    if edge_weight is None:
+        w = torch.ones(src.numel(), dtype=dtype, device=src.device)
+    else:
+        w = edge_weight[keep].to(dtype)
+    deg = w.new_zeros(num_nodes).index_add(0, src, w)
+    if normalization is None:
+        return src, dst, w, deg
+    if normalization == 'sym':
+        dinv = _inv_pow(deg, -0.5)
+        p = dinv[src] * w * dinv[dst]
+    else:  # 'rw'
+        p = _inv_pow(deg, -1.0)[src] * w
+    return src, dst, p, w.new_ones(num_nodes)
+
+
+def default_lambda_max(p: Tensor, l_diag: Tensor) -> float:
+    r"""PyG's default: :math:`2 \max_{ij} L_{ij}` over the stored entries
+    (2.0 for ``'sym'``/``'rw'`` with non-negative weights; twice the largest
+    degree for ``None``). A graph without edges has :math:`\mathbf{L}=0` and
+    any :math:`\lambda_{\max}` gives the same operator: 2.0 is used."""
+    m = l_diag.max() if l_diag.numel() else l_diag.new_zeros(())
+    if p.numel():
+        m = torch.maximum(m, (-p).max())
+    lam = 2.0 * float(m)
+    return lam if lam > 0 else 2.0
+
+
+def laplacian_operator(edge_index, edge_weight: Optional[Tensor] = None,
+                       num_nodes: Optional[int] = None,
+                       normalization: Optional[str] = 'sym',
+                       lambda_max: LambdaMax = None,
+                       batch: Optional[Tensor] = None,
+                       dtype: Optional[torch.dtype] = None
+                       ) -> SparseOperator:
+    r"""The scaled Laplacian :math:`\tilde{\mathbf{L}} = 2\mathbf{L} /
+    \lambda_{\max} - \mathbf{I}` as a :class:`SparseOperator`.
+
+    Args:
+        edge_index: ``[2, E]`` indices, a ``SparseTensor`` or a
+            ``torch.sparse`` adjacency (``adj_t``).
+        edge_weight (Tensor, optional): ``[E]`` weights.
+        num_nodes (int, optional): :math:`N`.
+        normalization: ``None``, ``'sym'`` or ``'rw'``.
+        lambda_max: ``None`` (PyG's bound, see :func:`default_lambda_max`),
+            a positive float, a scalar tensor, or a ``[num_graphs]`` tensor
+            used with ``batch``.
+        batch (Tensor, optional): ``[N]`` graph index of every node.
+        dtype: value dtype (default: ``edge_weight``'s, else the default).
+    """
+    check_normalization(normalization)
+    edge_index, edge_weight, num_nodes = to_edge_index(
+        edge_index, edge_weight, num_nodes)
+    n = infer_num_nodes(edge_index, num_nodes)
+    check_batch(batch, n)
+    num_graphs = int(batch.max()) + 1 if batch is not None and \
+        batch.numel() else None
+    check_lambda_max(lambda_max, num_graphs)
+    if dtype is None:
+        dtype = edge_weight.dtype if edge_weight is not None \
+            else torch.get_default_dtype()
+    src, dst, p, l_diag = laplacian_terms(edge_index, edge_weight, n,
+                                          normalization, dtype)
+
+    lam = lambda_max
+    if isinstance(lam, Tensor):
+        lam = lam.to(device=p.device, dtype=dtype)
+        if lam.numel() == 1:
+            lam = float(lam.reshape(()))
+        elif batch is None:
+            raise ValueError(f"lambda_max has {lam.numel()} entries (one "
+                             f"per graph) but batch is None")
+    if lam is None:
+        lam = default_lambda_max(p, l_diag)
+    meta = dict(kind='laplacian', normalization=normalization,
+                lambda_max=lam if isinstance(lam, float) else 'per-graph')
+
+    if isinstance(lam, Tensor):  # one value per graph
+        scale = 2.0 / lam[batch]  # [N]
+        val = -scale[src] * p
+        diag = scale * l_diag - 1.0
+    else:
+        scale = 2.0 / float(lam)
+        val = -scale * p
+        if normalization is None:
+            diag = scale * l_diag - 1.0
+        else:  # l_diag == 1 everywhere
+            diag = scale - 1.0
+            diag = None if diag == 0.0 else diag
+    symmetric = None
+    return SparseOperator.from_coo(dst, src, val, diag, n,
+                                   symmetric=symmetric, meta=meta)
+
+
+def gcn_operator(edge_index, edge_weight: Optional[Tensor] = None,
+                 num_nodes: Optional[int] = None, improved: bool = False,
+                 add_self_loops: bool = True, normalize: bool = True,
+                 dtype: Optional[torch.dtype] = None) -> SparseOperator:
+    r"""GCN's propagation matrix as a :class:`SparseOperator`:
+    :math:`\hat{\mathbf{D}}^{-1/2}(\mathbf{A} + f\mathbf{I})
+    \hat{\mathbf{D}}^{-1/2}` when ``normalize`` (``f`` = 2 if ``improved``
+    else 1, only if ``add_self_loops``), the raw weighted adjacency
+    otherwise."""
+    edge_index, edge_weight, num_nodes = to_edge_index(
+        edge_index, edge_weight, num_nodes)
+    n = infer_num_nodes(edge_index, num_nodes)
+    if dtype is None:
+        dtype = edge_weight.dtype if edge_weight is not None \
+            else torch.get_default_dtype()
+    src, dst = edge_index[0], edge_index[1]
+    w = torch.ones(src.numel(), dtype=dtype, device=src.device) \
+        if edge_weight is None else edge_weight.to(dtype)
+    is_loop = src == dst
+    loop_nodes = src[is_loop]
+    off = ~is_loop
+    src, dst, w_off = src[off], dst[off], w[off]
+    if add_self_loops:
+        fill = 2.0 if improved else 1.0
+        loop_w = w.new_full((n, ), fill)
+        if edge_weight is not None and loop_nodes.numel():
+            # add_remaining_self_loops keeps the weight of existing loops
+            loop_w = loop_w.index_put((loop_nodes, ), w[is_loop])
+    else:
+        loop_w = w.new_zeros(n).index_add(0, loop_nodes, w[is_loop])
+    meta = dict(kind='gcn', improved=improved, add_self_loops=add_self_loops,
+                normalize=normalize)
+    if normalize:
+        deg = loop_w.index_add(0, dst, w_off)
+        dinv = _inv_pow(deg, -0.5)
+        val = dinv[src] * w_off * dinv[dst]
+        diag = dinv * dinv * loop_w
+    else:
+        val = w_off
+        diag = loop_w if (add_self_loops or loop_nodes.numel()) else None
+    return SparseOperator.from_coo(dst, src, val, diag, n, meta=meta)
