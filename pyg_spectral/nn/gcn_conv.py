@@ -32,7 +32,9 @@ class GCNConv(MessagePassing):
         in_channels (int): Size of each input sample, or :obj:`-1`.
         out_channels (int): Size of each output sample.
         improved (bool, optional): :math:`\hat{\mathbf{A}} = \mathbf{A} +
-            2\mathbf{I}`. (default: :obj:`False`)
+            2\mathbf{I}`. (default: :obj:`False`) Unlike PyG 2.8, whose
+            ``gcn_norm`` silently uses weight 1 for the loops when
+            ``edge_weight`` is None, this holds with or without weights.
         cached (bool, optional): Keep the operator of the first call for all
             later calls (transductive learning). Without it, the operator is
             still reused while the same, unmodified ``edge_index`` is passed.
