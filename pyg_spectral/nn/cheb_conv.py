@@ -8,7 +8,7 @@ from torch_geometric.nn.dense.linear import Linear
 from torch_geometric.nn.inits import zeros
 
 from ..ops import cheb_filter, laplacian_operator
-from ..ops.validation import check_K, check_normalization
+from ..ops.validation import check_K, check_normalization, check_x
 from ._operator import lazy_init, resolve_operator
 
 
@@ -94,6 +94,7 @@ class ChebConv(MessagePassing):
     def forward(self, x: Tensor, edge_index, edge_weight: Optional[Tensor] = None,
                 batch: Optional[Tensor] = None,
                 lambda_max=None) -> Tensor:
+        check_x(x)
         out = self._filter(x, edge_index, edge_weight, batch, lambda_max)
         if self.bias is not None:
             out = out + self.bias

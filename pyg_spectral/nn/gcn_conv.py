@@ -8,6 +8,7 @@ from torch_geometric.nn.dense.linear import Linear
 from torch_geometric.nn.inits import zeros
 
 from ..ops import SparseOperator, gcn_operator
+from ..ops.validation import check_x
 from ._operator import lazy_init, resolve_operator
 
 
@@ -90,10 +91,13 @@ class GCNConv(MessagePassing):
 
     def forward(self, x: Tensor, edge_index,
                 edge_weight: Optional[Tensor] = None) -> Tensor:
-        if isinstance(x, (tuple, list)):
-            raise ValueError(f"'{self.__class__.__name__}' received a tuple "
-                             f"of node features as input while this layer "
-                             f"does not support bipartite message passing")
+        if isinstance(x, (tuple, list)) and all(
+                isinstance(t, Tensor) for t in x):
+            raise ValueError(f"x: '{self.__class__.__name__}' received a "
+                             f"tuple of node features as input while this "
+                             f"layer does not support bipartite message "
+                             f"passing")
+        check_x(x)
         out = self._propagate(x, edge_index, edge_weight)
         if self.bias is not None:
             out = out + self.bias

@@ -68,7 +68,7 @@ def estimate_lambda_max(edge_index, edge_weight: Optional[Tensor] = None,
     if normalization is None:
         absrow = l_diag.new_zeros(n).index_add(0, dst, p.abs())
         node_bound = l_diag.abs() + absrow
-        bound = l_diag.new_zeros(num_graphs).index_reduce_(
+        bound = l_diag.new_zeros(num_graphs).scatter_reduce(
             0, batch, node_bound, 'amax', include_self=True)
     else:
         bound = l_diag.new_full((num_graphs, ), 2.0)
@@ -79,9 +79,10 @@ def estimate_lambda_max(edge_index, edge_weight: Optional[Tensor] = None,
         est = _power(lap, batch, num_graphs, num_iters, seed)
     est = torch.minimum(est * margin, bound)
     # a graph without edges has L = 0: any positive value works
-    return torch.where(est > 0, est, torch.full_like(est, 2.0)).float() \
-        if edge_weight is None or edge_weight.dtype != torch.float64 \
-        else torch.where(est > 0, est, torch.full_like(est, 2.0))
+    est = torch.where(est > 0, est, torch.full_like(est, 2.0))
+    out_dtype = edge_weight.dtype if edge_weight is not None \
+        else torch.get_default_dtype()
+    return est.to(out_dtype)
 
 
 def _power(lap: SparseOperator, batch: Tensor, num_graphs: int,
