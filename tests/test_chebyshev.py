@@ -22,18 +22,22 @@ def test_filter_matches_dense_oracle(normalization, K, C, F):
     x = torch.randn(30, C, dtype=D)
     weight = torch.randn(K, C, F, dtype=D)
     assert use_clenshaw(C, F) == (F < C)
-    assert rel_err(cheb_filter(x, weight, op),
-                   dense_cheb_filter(S, x, weight)) < 1e-10
+    ref = dense_cheb_filter(S, x, weight)
+    for order in [None, 'clenshaw', 'basis']:
+        assert rel_err(cheb_filter(x, weight, op, order), ref) < 1e-10
 
 
 def test_clenshaw_equals_basis():
     ei, w = random_graph(30, 110, dtype=D)
     op = laplacian_operator(ei, w, 30, 'rw', dtype=D)
-    z = torch.randn(30, 7, 4, dtype=D)
-    basis = torch.stack([cheb_basis(op, torch.eye(30, dtype=D), 7)[:, k]
-                         for k in range(7)])  # [K, N, N] = T_k(S)
-    ref = sum(basis[k] @ z[:, k] for k in range(7))
-    assert rel_err(clenshaw(op, z), ref) < 1e-10
+    z = torch.randn(7, 30, 4, dtype=D)
+    basis = cheb_basis(op, torch.eye(30, dtype=D), 7)  # [K, N, N] = T_k(S)
+    for K in range(1, 8):
+        ref = sum(basis[k] @ z[k] for k in range(K))
+        zc = z[:K].clone()
+        assert rel_err(clenshaw(op, zc), ref) < 1e-10
+        assert torch.equal(zc, z[:K])  # the input is not overwritten
+        assert rel_err(clenshaw(op, lambda k: z[k].clone(), K), ref) < 1e-10
 
 
 @pytest.mark.parametrize('directed,normalization', [(False, 'sym'),
@@ -48,8 +52,9 @@ def test_gradcheck(directed, normalization, C, F, K):
     assert op.is_symmetric == (not directed and normalization == 'sym')
     x = torch.randn(12, C, dtype=D, requires_grad=True)
     weight = torch.randn(K, C, F, dtype=D, requires_grad=True)
-    assert torch.autograd.gradcheck(lambda a, b: ChebFilter.apply(a, b, op),
-                                    (x, weight))
+    for order in ['clenshaw', 'basis']:
+        assert torch.autograd.gradcheck(
+            lambda a, b: ChebFilter.apply(a, b, op, order), (x, weight))
 
 
 def test_sparse_input_features():
@@ -74,10 +79,11 @@ def test_edge_weight_gradients_flow():
     x = torch.randn(10, 3, dtype=D)
     weight = torch.randn(3, 3, 2, dtype=D)
 
-    def f(w):
-        op = laplacian_operator(ei, w, 10, 'sym', 2.0, dtype=D)
-        return cheb_filter(x, weight, op)
-    assert torch.autograd.gradcheck(f, (w, ))
+    for order in ['clenshaw', 'basis']:
+        def f(w):
+            op = laplacian_operator(ei, w, 10, 'sym', 2.0, dtype=D)
+            return cheb_filter(x, weight, op, order)
+        assert torch.autograd.gradcheck(f, (w, ))
 
 
 def test_deterministic():

@@ -133,3 +133,15 @@ def test_reference_backend_matches_torch_backend():
     with use_backend('reference'):
         b = op.matmul(x, 2.0, z, -1.0)
     assert rel_err(a, b) < 1e-12
+
+
+def test_out_buffer_contents_are_ignored():
+    """The torch kernel writes into `out` with beta=0: stale NaNs must not
+    leak into the result."""
+    ei, w = random_graph(25, 90, dtype=D)
+    op = laplacian_operator(ei, w, 25, 'sym', dtype=D)
+    x = torch.randn(25, 3, dtype=D)
+    out = torch.full((25, 3), float('nan'), dtype=D)
+    op.matmul(x, out=out)
+    ref = dense_laplacian_operator(ei, w, 25, 'sym')
+    assert rel_err(out, ref @ x) < 1e-12

@@ -8,6 +8,7 @@ from torch_geometric.nn.dense.linear import Linear
 from torch_geometric.nn.inits import zeros
 
 from ..ops import SparseOperator, gcn_operator
+from ..ops.features import project
 from ..ops.validation import check_x
 from ._operator import lazy_init, resolve_operator
 
@@ -127,8 +128,7 @@ class GCNConv(MessagePassing):
         lazy_init([self.lin], x)
         w = self.lin.weight.t()  # [C, F]
         if x.layout != torch.strided or w.size(1) < w.size(0):
-            h = torch.sparse.mm(x, w) if x.layout != torch.strided else x @ w
-            return op.matmul(h)
+            return op.matmul(project(x, w))
         return op.matmul(x) @ w
 
     def message(self, x_j: Tensor, edge_weight: Optional[Tensor]) -> Tensor:

@@ -89,17 +89,17 @@ def _torch_kernel(op, x, alpha, z, beta, out):
         y = y.to(compute_dtype)
         return y if out is None else out.copy_(y)
     x = x.contiguous()
+    if out is None:
+        out = torch.empty_like(x, memory_format=torch.contiguous_format)
     if op.num_edges == 0:
-        y = torch.zeros_like(x) if out is None else out.zero_()
+        y = out.zero_()
     elif z is None:
-        y = torch.mm(op.csr, x) if out is None else \
-            torch.mm(op.csr, x, out=out)
-        if alpha != 1.0:
-            y.mul_(alpha)
+        # addmm with beta=0 ignores `out`'s old contents (NaN included) and,
+        # unlike torch.mm on CSR, allocates no second output-sized buffer
+        y = torch.addmm(out, op.csr, x, beta=0.0, alpha=alpha, out=out)
+        return _add_diag(op, y, x, alpha)
     else:
-        y = torch.addmm(z, op.csr, x, beta=beta, alpha=alpha, out=out) \
-            if out is not None else \
-            torch.addmm(z, op.csr, x, beta=beta, alpha=alpha)
+        y = torch.addmm(z, op.csr, x, beta=beta, alpha=alpha, out=out)
         return _add_diag(op, y, x, alpha)
     y = _add_diag(op, y, x, alpha)
     if z is not None:

@@ -10,119 +10,153 @@ r"""Chebyshev polynomial filters on a :class:`SparseOperator`.
 the smaller of the two widths:
 
 * ``C_out < C_in``: project first, :math:`\mathbf{Z}_k = \mathbf{X}
-  \boldsymbol{\Theta}_k` (one GEMM), then Clenshaw's backward recurrence
+  \boldsymbol{\Theta}_k`, then Clenshaw's backward recurrence
   :func:`clenshaw` at width ``C_out``;
 * otherwise: the three-term recurrence :func:`cheb_basis` at width ``C_in``,
-  then one GEMM.
+  then the projections.
 
 :class:`ChebFilter` is the autograd Function. Its backward keeps only
 ``X`` from the forward pass: with :math:`\mathbf{G} = \partial\ell/\partial
 \mathbf{Y}`, :math:`\mathbf{G}_k = T_k(\mathbf{S}^\top)\mathbf{G}`,
 :math:`\partial\ell/\partial\boldsymbol{\Theta}_k = \mathbf{X}^\top
 \mathbf{G}_k` and :math:`\partial\ell/\partial\mathbf{X} = \sum_k
-\mathbf{G}_k \boldsymbol{\Theta}_k^\top` (computed with Clenshaw on
-:math:`\mathbf{S}^\top` in the three-term order). Gradients do not flow into
-the operator's values through it; when they must (edge weights that require
-grad), :func:`cheb_filter` runs the same recurrences in plain autograd.
+\mathbf{G}_k \boldsymbol{\Theta}_k^\top` (in the three-term order: the
+terms :math:`T_k(\mathbf{S})\mathbf{X}` are recomputed for
+:math:`\partial\ell/\partial\boldsymbol{\Theta}` and
+:math:`\partial\ell/\partial\mathbf{X}` is Clenshaw on
+:math:`\mathbf{S}^\top` with :math:`\mathbf{Z}_k = \mathbf{G}
+\boldsymbol{\Theta}_k^\top`). Gradients do not flow into the operator's
+values through it; when they must (edge weights that require grad),
+:func:`cheb_filter` runs the same recurrences in plain autograd.
 
 Layout: ``x`` ``[N, C]``, ``weight`` ``[K, C, F]``, output ``[N, F]``;
-stacks of terms are ``[N, K, w]``.
+stacks of terms are ``[K, N, w]``; the filter itself streams the terms
+(:func:`cheb_terms`, :func:`clenshaw` with a callable), so a training step
+holds a few ``[N, w]`` buffers besides ``X``, for any ``K``.
 """
 from __future__ import annotations
+
+from typing import Callable, Iterator, Optional, Sequence, Union
 
 import torch
 from torch import Tensor
 
+from .features import project, project_t, to_dense
 from .operator import SparseOperator
+
+
+def _autograd(op: SparseOperator, t: Tensor) -> bool:
+    return torch.is_grad_enabled() and (op.requires_grad or t.requires_grad)
+
+
+def cheb_terms(op: SparseOperator, x: Tensor, K: int) -> Iterator[Tensor]:
+    r"""Yields :math:`T_0(\mathbf{S})\mathbf{X}, \dots,
+    T_{K-1}(\mathbf{S})\mathbf{X}` one at a time, keeping two ``[N, C]``
+    buffers alive. A yielded term is valid until the next-but-one is
+    requested (its buffer is then reused), unless autograd records the ops.
+    """
+    inplace = not _autograd(op, x)
+    prev2, prev1 = None, x
+    yield x
+    for k in range(1, K):
+        if k == 1:
+            cur = op.matmul(x)
+        elif inplace and prev2 is not x:  # overwrite T_{k-2} X
+            cur = op.matmul(prev1, alpha=2.0, z=prev2, beta=-1.0, out=prev2)
+        else:
+            cur = op.matmul(prev1, alpha=2.0, z=prev2, beta=-1.0)
+        prev2, prev1 = prev1, cur
+        yield cur
 
 
 def cheb_basis(op: SparseOperator, x: Tensor, K: int) -> Tensor:
     r"""Returns :math:`[T_0(\mathbf{S})\mathbf{X}, \dots,
-    T_{K-1}(\mathbf{S})\mathbf{X}]` stacked as ``[N, K, C]``."""
-    n, c = x.shape
-    if torch.is_grad_enabled() and (op.requires_grad or x.requires_grad):
-        terms = [x]  # autograd path: no out= buffers
-        if K > 1:
-            terms.append(op.matmul(x))
-        for k in range(2, K):
-            terms.append(op.matmul(terms[-1], alpha=2.0, z=terms[-2],
-                                   beta=-1.0))
-        return torch.stack(terms, dim=1)
-    out = x.new_empty(n, K, c)
-    out[:, 0] = x
-    if K > 1:
-        op.matmul(x, out=out[:, 1])
-    for k in range(2, K):
-        op.matmul(out[:, k - 1], alpha=2.0, z=out[:, k - 2], beta=-1.0,
-                  out=out[:, k])
+    T_{K-1}(\mathbf{S})\mathbf{X}]` stacked as ``[K, N, C]``."""
+    if _autograd(op, x):
+        return torch.stack(list(cheb_terms(op, x, K)))
+    out = x.new_empty((K, ) + tuple(x.shape))  # [K, N, C]
+    for k, t in enumerate(cheb_terms(op, x, K)):
+        out[k] = t
     return out
 
 
-def clenshaw(op: SparseOperator, z: Tensor) -> Tensor:
-    r"""Returns :math:`\sum_k T_k(\mathbf{S})\mathbf{Z}_k` for ``z`` of shape
-    ``[N, K, F]``, by Clenshaw's recurrence
-    :math:`b_k = \mathbf{Z}_k + 2\mathbf{S}b_{k+1} - b_{k+2}` (so only two
-    ``[N, F]`` buffers live at a time)."""
-    K = z.size(1)
+def clenshaw(op: SparseOperator, z: Union[Tensor, Sequence[Tensor],
+                                          Callable[[int], Tensor]],
+             K: Optional[int] = None) -> Tensor:
+    r"""Returns :math:`\sum_k T_k(\mathbf{S})\mathbf{Z}_k` by Clenshaw's
+    recurrence :math:`b_k = \mathbf{Z}_k + 2\mathbf{S}b_{k+1} - b_{k+2}`,
+    :math:`\mathbf{Y} = \mathbf{Z}_0 + \mathbf{S}b_1 - b_2`.
+
+    ``z`` is a ``[K, N, F]`` tensor, a sequence of ``[N, F]`` tensors, or a
+    function ``k -> Z_k`` (with ``K`` given) so that the :math:`\mathbf{Z}_k`
+    are produced on the fly, in the order ``K-1, ..., 0``: then only a few
+    ``[N, F]`` buffers ever live (the function must return fresh tensors:
+    they are reused as work buffers). A tensor or sequence is not
+    modified."""
+    get = z if callable(z) else (lambda k: z[k])
+    if K is None:
+        K = len(z)
+    b1 = get(K - 1)  # b_{k+1}
     if K == 1:
-        return z[:, 0].clone()
-    b1 = z[:, K - 1].contiguous()  # b_{k+1}
+        return b1.clone() if not callable(z) else b1
     b2 = None  # b_{k+2}
-    for k in range(K - 2, 0, -1):
-        zk = z[:, k] if b2 is None else z[:, k] - b2
-        b1, b2 = op.matmul(b1, alpha=2.0, z=zk), b1
-    z0 = z[:, 0] if b2 is None else z[:, 0] - b2
-    return op.matmul(b1, z=z0)
-
-
-def _cat_weight(weight: Tensor) -> Tensor:
-    """``[K, C, F]`` -> ``[C, K*F]`` (columns grouped by k)."""
-    K, C, F = weight.shape
-    return weight.permute(1, 0, 2).reshape(C, K * F)  # [C, K*F]
-
-
-def _project(x: Tensor, w: Tensor) -> Tensor:
-    return torch.sparse.mm(x, w) if x.is_sparse or x.layout in (
-        torch.sparse_csr, torch.sparse_csc) else x @ w
-
-
-def _transpose_sparse(x: Tensor) -> Tensor:
-    return x.to_sparse_coo().t().coalesce() if x.layout != torch.strided \
-        else x.t()
+    own = set()  # buffers allocated here, safe to overwrite
+    for k in range(K - 2, -1, -1):
+        alpha = 1.0 if k == 0 else 2.0
+        zk = get(k)
+        auto = _autograd(op, zk) or _autograd(op, b1)
+        if b2 is None:
+            t = zk
+        elif not auto and id(b2) in own:
+            t = torch.sub(zk, b2, out=b2)
+        else:
+            t = zk - b2
+        out = t if (not auto and (id(t) in own or callable(z))) else None
+        new = op.matmul(b1, alpha=alpha, z=t, out=out)
+        own.add(id(new))
+        b1, b2 = new, b1
+    return b1
 
 
 def _filter_clenshaw(op, x, weight):
-    n = x.size(0)
-    K, C, F = weight.shape
-    z = _project(x, _cat_weight(weight)).view(n, K, F)  # [N, K*F] -> [N,K,F]
-    return clenshaw(op, z)
+    return clenshaw(op, lambda k: project(x, weight[k]), weight.size(0))
 
 
 def _filter_basis(op, x, weight):
-    n = x.size(0)
-    K, C, F = weight.shape
-    if x.layout != torch.strided:
-        x = x.to_dense()
-    xs = cheb_basis(op, x, K).view(n, K * C)  # [N, K, C] -> [N, K*C]
-    return xs @ weight.reshape(K * C, F)
+    out = None
+    for k, t in enumerate(cheb_terms(op, to_dense(x), weight.size(0))):
+        out = t @ weight[k] if out is None else \
+            torch.addmm(out, t, weight[k])
+    return out
 
 
-def use_clenshaw(in_channels: int, out_channels: int) -> bool:
-    """The evaluation order :class:`ChebFilter` picks."""
-    return out_channels < in_channels
+def use_clenshaw(in_channels: int, out_channels: int,
+                 x_requires_grad: bool = False,
+                 training: bool = False) -> bool:
+    r"""The evaluation order :class:`ChebFilter` picks, by sparse work.
+
+    Inference: Clenshaw iff ``C_out < C_in``. Training: the Clenshaw order
+    costs :math:`2(K-1)` products at width ``C_out`` (forward, and
+    :math:`T_k(\mathbf{S}^\top)\mathbf{G}` in backward); the three-term
+    order :math:`2(K-1)` at width ``C_in`` (forward, recomputation for
+    :math:`\partial\Theta`) plus :math:`K-1` more when ``x`` needs a
+    gradient."""
+    if not training:
+        return out_channels < in_channels
+    return out_channels <= in_channels * (1.5 if x_requires_grad else 1.0)
 
 
 class ChebFilter(torch.autograd.Function):
     r"""``Y = sum_k T_k(S) X Theta_k`` with a memory-lean backward (see the
     module doc). Arguments: ``x [N, C]`` (dense or sparse), ``weight
     [K, C, F]``, ``op`` (a :class:`SparseOperator` whose values do not require
-    grad)."""
+    grad), ``order`` (``'clenshaw'`` or ``'basis'``)."""
 
     @staticmethod
-    def forward(ctx, x: Tensor, weight: Tensor, op: SparseOperator):
-        K, C, F = weight.shape
+    def forward(ctx, x: Tensor, weight: Tensor, op: SparseOperator,
+                order: str):
         ctx.op = op
-        ctx.clenshaw = use_clenshaw(C, F)
+        ctx.clenshaw = order == 'clenshaw'
         ctx.save_for_backward(x, weight)
         if ctx.clenshaw:
             return _filter_clenshaw(op, x, weight)
@@ -133,38 +167,40 @@ class ChebFilter(torch.autograd.Function):
     def backward(ctx, grad: Tensor):
         x, weight = ctx.saved_tensors
         op_t = ctx.op.t()
-        K, C, F = weight.shape
-        n = grad.size(0)
+        K = weight.size(0)
         grad = grad.contiguous()
-        need_x, need_w = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
+        need_x = ctx.needs_input_grad[0] and x.layout == torch.strided
+        need_w = ctx.needs_input_grad[1]
         gx = gw = None
+        if need_w:
+            gw = weight.new_empty(weight.shape)  # [K, C, F]
         if ctx.clenshaw:
-            gs = cheb_basis(op_t, grad, K).view(n, K * F)  # [N,K,F]->[N,K*F]
-            if need_w:
-                xt = _transpose_sparse(x)
-                gw = _project(xt, gs).view(C, K, F).permute(1, 0, 2)
-                # [C, K*F] -> [C, K, F] -> [K, C, F]
-            if need_x and x.layout == torch.strided:
-                gx = gs @ _cat_weight(weight).t()
+            # G_k = T_k(S^T) G, consumed as produced
+            for k, g in enumerate(cheb_terms(op_t, grad, K)):
+                if need_w:
+                    gw[k] = project_t(x, g)
+                if need_x:
+                    gx = g @ weight[k].t() if gx is None else \
+                        torch.addmm(gx, g, weight[k].t())
         else:
             if need_w:
-                xd = x.to_dense() if x.layout != torch.strided else x
-                xs = cheb_basis(ctx.op, xd, K).view(n, K * C)  # [N, K*C]
-                gw = (xs.t() @ grad).view(K, C, F)  # [K*C, F] -> [K, C, F]
-            if need_x and x.layout == torch.strided:
-                h = (grad @ weight.reshape(K * C, F).t()).view(n, K, C)
-                # [N, K*C] -> [N, K, C]
-                gx = clenshaw(op_t, h)
-        return gx, gw, None
+                xd = to_dense(x)
+                for k, t in enumerate(cheb_terms(ctx.op, xd, K)):
+                    torch.mm(t.t(), grad, out=gw[k])
+            if need_x:
+                gx = clenshaw(op_t, lambda k: grad @ weight[k].t(), K)
+        return gx, gw, None, None
 
 
-def cheb_filter(x: Tensor, weight: Tensor, op: SparseOperator) -> Tensor:
+def cheb_filter(x: Tensor, weight: Tensor, op: SparseOperator,
+                order: Optional[str] = None) -> Tensor:
     r"""Evaluates :math:`\sum_{k<K} T_k(\mathbf{S})\mathbf{X}
     \boldsymbol{\Theta}_k` with ``weight`` ``[K, C, F]``.
 
     Uses :class:`ChebFilter` unless the operator's values require grad, in
     which case the same recurrences run in plain autograd (slower, stores the
-    K terms) so that gradients reach the edge weights."""
+    K terms) so that gradients reach the edge weights. ``order`` forces
+    ``'clenshaw'`` or ``'basis'`` (default: :func:`use_clenshaw`)."""
     if weight.dim() != 3:
         raise ValueError(f"weight must have shape [K, C, F] "
                          f"(got {list(weight.shape)})")
@@ -174,8 +210,17 @@ def cheb_filter(x: Tensor, weight: Tensor, op: SparseOperator) -> Tensor:
     if x.size(1) != weight.size(1):
         raise ValueError(f"x has {x.size(1)} channels but weight expects "
                          f"{weight.size(1)}")
+    training = torch.is_grad_enabled() and (
+        weight.requires_grad or x.requires_grad or op.requires_grad)
+    if order is None:
+        order = 'clenshaw' if use_clenshaw(
+            weight.size(1), weight.size(2), x.requires_grad, training) \
+            else 'basis'
+    elif order not in ('clenshaw', 'basis'):
+        raise ValueError(f"order must be 'clenshaw', 'basis' or None "
+                         f"(got {order!r})")
     if op.requires_grad:
-        if use_clenshaw(weight.size(1), weight.size(2)):
+        if order == 'clenshaw':
             return _filter_clenshaw(op, x, weight)
         return _filter_basis(op, x, weight)
-    return ChebFilter.apply(x, weight, op)
+    return ChebFilter.apply(x, weight, op, order)

@@ -1,9 +1,19 @@
-"""Triton kernels for the sparse primitive (CUDA, or CPU under
-``TRITON_INTERPRET=1``). Imported lazily; everything degrades to the torch
-backend when Triton is missing."""
+"""Triton kernels for the sparse primitive :math:`\\alpha S X + \\beta Z`
+(CUDA, or CPU under ``TRITON_INTERPRET=1``, which must be set before Triton
+is imported). Imported lazily; the torch backend is used when Triton is
+missing. See :mod:`.spmm_kernel` for the kernels."""
 from __future__ import annotations
 
 import os
+from typing import Optional
+
+import torch
+from torch import Tensor
+
+_state = {'ok': None}
+
+#: rows with more nonzeros than this are split across programs
+SPLIT = 1024
 
 
 def interpreting() -> bool:
@@ -11,8 +21,108 @@ def interpreting() -> bool:
 
 
 def available() -> bool:
-    return False
+    """True when Triton imports (CUDA build, or the CPU interpreter)."""
+    if _state['ok'] is None:
+        try:
+            from . import spmm_kernel  # noqa: F401
+            _state['ok'] = True
+        except Exception:  # ImportError, or Triton without a backend
+            _state['ok'] = False
+    return _state['ok']
 
 
-def spmm(op, x, alpha, z, beta, out):  # pragma: no cover - replaced below
-    raise RuntimeError('Triton backend is not available')
+def _plan(op, split: int):
+    """Long-row chunking of ``op`` (cached on the operator)."""
+    key = ('triton_plan', split)
+    plan = op.__dict__.get('_plans', {}).get(key)
+    if plan is not None:
+        return plan
+    crow = op.crow.long()
+    deg = crow[1:] - crow[:-1]
+    long_rows = torch.nonzero(deg > split).flatten()
+    if long_rows.numel() == 0:
+        plan = None
+    else:
+        nchunks = (deg[long_rows] + split - 1) // split
+        chunk_ptr = torch.zeros(long_rows.numel() + 1, dtype=torch.long,
+                                device=crow.device)
+        chunk_ptr[1:] = nchunks.cumsum(0)
+        owner = torch.repeat_interleave(
+            torch.arange(long_rows.numel(), device=crow.device), nchunks)
+        within = torch.arange(int(chunk_ptr[-1]), device=crow.device) - \
+            chunk_ptr[owner]
+        start = crow[long_rows][owner] + within * split
+        end = torch.minimum(start + split, crow[long_rows + 1][owner])
+        plan = dict(long_rows=long_rows, chunk_ptr=chunk_ptr,
+                    chunk_start=start, chunk_end=end)
+    op.__dict__.setdefault('_plans', {})[key] = plan
+    return plan
+
+
+def _acc_dtype(dtype):
+    import triton.language as tl
+    return tl.float64 if dtype == torch.float64 else tl.float32
+
+
+def spmm(op, x: Tensor, alpha: float = 1.0, z: Optional[Tensor] = None,
+         beta: float = 1.0, out: Optional[Tensor] = None,
+         split: Optional[int] = None) -> Tensor:
+    """``alpha * (M x + d * x) + beta * z`` with the Triton kernels."""
+    from .spmm_kernel import (chunk_partial_kernel, csr_spmm_kernel,
+                              long_row_kernel)
+    split = SPLIT if split is None else int(split)
+    n, f = x.shape
+    if x.stride(1) != 1:
+        x = x.contiguous()
+    if z is not None and z.stride(1) != 1:
+        z = z.contiguous()
+    if out is None:
+        out = torch.empty_like(x, memory_format=torch.contiguous_format)
+    elif out.stride(1) != 1:
+        res = spmm(op, x, alpha, z, beta, None, split)
+        return out.copy_(res)
+    if n == 0 or f == 0:
+        return out
+    val = op.val if op.val.dtype == x.dtype else op.val.to(x.dtype)
+    d = op.diag
+    if d is None or (not isinstance(d, Tensor) and d == 0.0):
+        diag_mode, diag_ptr, diag_scalar = 0, val, 0.0
+    elif isinstance(d, Tensor):
+        diag_mode, diag_ptr, diag_scalar = 2, d, 0.0
+    else:
+        diag_mode, diag_ptr, diag_scalar = 1, val, float(d)
+    block_f = min(max(triton_next_pow2(f), 16), 128)
+    block_e = 32 if block_f <= 64 else 16
+    acc = _acc_dtype(x.dtype)
+    plan = _plan(op, split)
+    zz = z if z is not None else x
+    grid = (n, triton_cdiv(f, block_f))
+    col = op.col if op.num_edges else op.crow  # a valid pointer when empty
+    csr_spmm_kernel[grid](
+        op.crow, col, val, x, x.stride(0), zz, zz.stride(0), out,
+        out.stride(0), diag_ptr, diag_scalar, float(alpha), float(beta), f,
+        split, BLOCK_E=block_e, BLOCK_F=block_f, DIAG_MODE=diag_mode,
+        HAS_Z=z is not None, HAS_LONG=plan is not None, ACC=acc)
+    if plan is not None:
+        nchunk = plan['chunk_start'].numel()
+        part = torch.empty(nchunk, f, device=x.device,
+                           dtype=torch.float64 if x.dtype == torch.float64
+                           else torch.float32)
+        chunk_partial_kernel[(nchunk, triton_cdiv(f, block_f))](
+            plan['chunk_start'], plan['chunk_end'], op.col, val, x,
+            x.stride(0), part, f, BLOCK_E=block_e, BLOCK_F=block_f, ACC=acc)
+        nlong = plan['long_rows'].numel()
+        long_row_kernel[(nlong, triton_cdiv(f, block_f))](
+            plan['long_rows'], plan['chunk_ptr'], part, x, x.stride(0), zz,
+            zz.stride(0), out, out.stride(0), diag_ptr, diag_scalar,
+            float(alpha), float(beta), f, BLOCK_F=block_f,
+            DIAG_MODE=diag_mode, HAS_Z=z is not None, ACC=acc)
+    return out
+
+
+def triton_next_pow2(n: int) -> int:
+    return 1 << max(int(n) - 1, 0).bit_length()
+
+
+def triton_cdiv(a: int, b: int) -> int:
+    return -(-int(a) // int(b))
