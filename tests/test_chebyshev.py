@@ -7,14 +7,14 @@ from graphs import (dense_cheb_filter, dense_laplacian_operator,
                     random_graph, rel_err)
 from pyg_spectral.ops import (ChebFilter, cheb_basis, cheb_filter, clenshaw,
                               laplacian_operator)
-from pyg_spectral.ops.chebyshev import use_clenshaw
+from pyg_spectral.ops.chebyshev import _batch_gemms, use_clenshaw
 
 D = torch.float64
 
 
 @pytest.mark.parametrize('normalization', [None, 'sym', 'rw'])
 @pytest.mark.parametrize('K', list(range(1, 11)))
-@pytest.mark.parametrize('C,F', [(6, 3), (3, 6)])
+@pytest.mark.parametrize('C,F', [(6, 3), (3, 6), (64, 2)])
 def test_filter_matches_dense_oracle(normalization, K, C, F):
     ei, w = random_graph(30, 110, directed=True, dtype=D, seed=K)
     op = laplacian_operator(ei, w, 30, normalization, dtype=D)
@@ -22,6 +22,7 @@ def test_filter_matches_dense_oracle(normalization, K, C, F):
     x = torch.randn(30, C, dtype=D)
     weight = torch.randn(K, C, F, dtype=D)
     assert use_clenshaw(C, F) == (F < C)
+    assert _batch_gemms(x, weight) == (C >= 2 * K * F)
     ref = dense_cheb_filter(S, x, weight)
     for order in [None, 'clenshaw', 'basis']:
         assert rel_err(cheb_filter(x, weight, op, order), ref) < 1e-10
@@ -44,7 +45,7 @@ def test_clenshaw_equals_basis():
                                                     (True, 'sym'),
                                                     (False, 'rw'),
                                                     (True, None)])
-@pytest.mark.parametrize('C,F', [(5, 2), (2, 5), (3, 3)])
+@pytest.mark.parametrize('C,F', [(5, 2), (2, 5), (3, 3), (17, 2)])
 @pytest.mark.parametrize('K', [1, 2, 4])
 def test_gradcheck(directed, normalization, C, F, K):
     ei, w = random_graph(12, 40, directed=directed, dtype=D)

@@ -118,8 +118,24 @@ def clenshaw(op: SparseOperator, z: Union[Tensor, Sequence[Tensor],
     return b1
 
 
+def _batch_gemms(x: Tensor, weight: Tensor) -> bool:
+    """One ``[N, K*F]`` GEMM instead of K ``[N, F]`` ones when that buffer is
+    at most half the size of ``X`` (wide inputs: the GEMM dominates)."""
+    K, C, F = weight.shape
+    return C >= 2 * K * F
+
+
+def _cat(weight: Tensor) -> Tensor:
+    K, C, F = weight.shape
+    return weight.permute(1, 0, 2).reshape(C, K * F)  # [K,C,F] -> [C, K*F]
+
+
 def _filter_clenshaw(op, x, weight):
-    return clenshaw(op, lambda k: project(x, weight[k]), weight.size(0))
+    K, C, F = weight.shape
+    if _batch_gemms(x, weight):
+        z = project(x, _cat(weight)).view(-1, K, F)  # [N, K*F] -> [N, K, F]
+        return clenshaw(op, z.unbind(1))
+    return clenshaw(op, lambda k: project(x, weight[k]), K)
 
 
 def _filter_basis(op, x, weight):
@@ -174,7 +190,18 @@ class ChebFilter(torch.autograd.Function):
         gx = gw = None
         if need_w:
             gw = weight.new_empty(weight.shape)  # [K, C, F]
-        if ctx.clenshaw:
+        if ctx.clenshaw and _batch_gemms(x, weight):
+            C, F = weight.shape[1:]
+            gs = grad.new_empty(grad.size(0), K, F)  # [N, K, F]
+            for k, g in enumerate(cheb_terms(op_t, grad, K)):
+                gs[:, k] = g
+            gcat = gs.view(-1, K * F)  # [N, K, F] -> [N, K*F]
+            if need_w:
+                gw = project_t(x, gcat).view(C, K, F).transpose(0, 1)
+                # [C, K*F] -> [C, K, F] -> [K, C, F]
+            if need_x:
+                gx = gcat @ _cat(weight).t()
+        elif ctx.clenshaw:
             # G_k = T_k(S^T) G, consumed as produced
             for k, g in enumerate(cheb_terms(op_t, grad, K)):
                 if need_w:

@@ -84,13 +84,16 @@ def spmm(op, x: Tensor, alpha: float = 1.0, z: Optional[Tensor] = None,
     if n == 0 or f == 0:
         return out
     val = op.val if op.val.dtype == x.dtype else op.val.to(x.dtype)
+    acc_dtype = torch.float64 if x.dtype == torch.float64 else torch.float32
     d = op.diag
+    diag_ptr, d_scalar = val, 0.0
     if d is None or (not isinstance(d, Tensor) and d == 0.0):
-        diag_mode, diag_ptr, diag_scalar = 0, val, 0.0
+        diag_mode = 0
     elif isinstance(d, Tensor):
-        diag_mode, diag_ptr, diag_scalar = 2, d, 0.0
+        diag_mode, diag_ptr = 2, d
     else:
-        diag_mode, diag_ptr, diag_scalar = 1, val, float(d)
+        diag_mode, d_scalar = 1, float(d)
+    coef = _coef(op, alpha, beta, d_scalar, acc_dtype, x.device)
     block_f = min(max(triton_next_pow2(f), 16), 128)
     block_e = 32 if block_f <= 64 else 16
     acc = _acc_dtype(x.dtype)
@@ -98,26 +101,37 @@ def spmm(op, x: Tensor, alpha: float = 1.0, z: Optional[Tensor] = None,
     zz = z if z is not None else x
     grid = (n, triton_cdiv(f, block_f))
     col = op.col if op.num_edges else op.crow  # a valid pointer when empty
+    val = val if op.num_edges else coef
     csr_spmm_kernel[grid](
         op.crow, col, val, x, x.stride(0), zz, zz.stride(0), out,
-        out.stride(0), diag_ptr, diag_scalar, float(alpha), float(beta), f,
-        split, BLOCK_E=block_e, BLOCK_F=block_f, DIAG_MODE=diag_mode,
-        HAS_Z=z is not None, HAS_LONG=plan is not None, ACC=acc)
+        out.stride(0), diag_ptr, coef, f, split, BLOCK_E=block_e,
+        BLOCK_F=block_f, DIAG_MODE=diag_mode, HAS_Z=z is not None,
+        HAS_LONG=plan is not None, ACC=acc)
     if plan is not None:
         nchunk = plan['chunk_start'].numel()
-        part = torch.empty(nchunk, f, device=x.device,
-                           dtype=torch.float64 if x.dtype == torch.float64
-                           else torch.float32)
+        part = torch.empty(nchunk, f, device=x.device, dtype=acc_dtype)
         chunk_partial_kernel[(nchunk, triton_cdiv(f, block_f))](
             plan['chunk_start'], plan['chunk_end'], op.col, val, x,
             x.stride(0), part, f, BLOCK_E=block_e, BLOCK_F=block_f, ACC=acc)
         nlong = plan['long_rows'].numel()
         long_row_kernel[(nlong, triton_cdiv(f, block_f))](
             plan['long_rows'], plan['chunk_ptr'], part, x, x.stride(0), zz,
-            zz.stride(0), out, out.stride(0), diag_ptr, diag_scalar,
-            float(alpha), float(beta), f, BLOCK_F=block_f,
-            DIAG_MODE=diag_mode, HAS_Z=z is not None, ACC=acc)
+            zz.stride(0), out, out.stride(0), diag_ptr, coef, f,
+            BLOCK_F=block_f, DIAG_MODE=diag_mode, HAS_Z=z is not None,
+            ACC=acc)
     return out
+
+
+def _coef(op, alpha, beta, d, dtype, device):
+    """``[alpha, beta, d]`` as a device tensor, cached on the operator (the
+    recurrences use a handful of (alpha, beta) pairs)."""
+    cache = op.__dict__.setdefault('_coefs', {})
+    key = (float(alpha), float(beta), float(d), dtype, str(device))
+    t = cache.get(key)
+    if t is None:
+        t = torch.tensor([alpha, beta, d], dtype=dtype, device=device)
+        cache[key] = t
+    return t
 
 
 def triton_next_pow2(n: int) -> int:
