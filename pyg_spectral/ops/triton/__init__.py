@@ -66,8 +66,13 @@ def _acc_dtype(dtype):
 
 def spmm(op, x: Tensor, alpha: float = 1.0, z: Optional[Tensor] = None,
          beta: float = 1.0, out: Optional[Tensor] = None,
-         split: Optional[int] = None) -> Tensor:
-    """``alpha * (M x + d * x) + beta * z`` with the Triton kernels."""
+         split: Optional[int] = None, block_e: Optional[int] = None,
+         num_warps: Optional[int] = None) -> Tensor:
+    """``alpha * (M x + d * x) + beta * z`` with the Triton kernels.
+
+    ``block_e`` (nonzeros per inner step) defaults to the average degree
+    rounded up to a power of two in [8, 64]; ``num_warps`` to the tile size
+    over 512 elements, in [1, 8]."""
     from .spmm_kernel import (chunk_partial_kernel, csr_spmm_kernel,
                               long_row_kernel)
     split = SPLIT if split is None else int(split)
@@ -79,7 +84,7 @@ def spmm(op, x: Tensor, alpha: float = 1.0, z: Optional[Tensor] = None,
     if out is None:
         out = torch.empty_like(x, memory_format=torch.contiguous_format)
     elif out.stride(1) != 1:
-        res = spmm(op, x, alpha, z, beta, None, split)
+        res = spmm(op, x, alpha, z, beta, None, split, block_e, num_warps)
         return out.copy_(res)
     if n == 0 or f == 0:
         return out
@@ -95,7 +100,11 @@ def spmm(op, x: Tensor, alpha: float = 1.0, z: Optional[Tensor] = None,
         diag_mode, d_scalar = 1, float(d)
     coef = _coef(op, alpha, beta, d_scalar, acc_dtype, x.device)
     block_f = min(max(triton_next_pow2(f), 16), 128)
-    block_e = 32 if block_f <= 64 else 16
+    if block_e is None:
+        avg = op.num_edges / max(n, 1)
+        block_e = min(max(triton_next_pow2(int(avg + 0.999)), 8), 64)
+    if num_warps is None:
+        num_warps = min(max(block_e * block_f // 512, 1), 8)
     acc = _acc_dtype(x.dtype)
     plan = _plan(op, split)
     zz = z if z is not None else x
@@ -106,13 +115,14 @@ def spmm(op, x: Tensor, alpha: float = 1.0, z: Optional[Tensor] = None,
         op.crow, col, val, x, x.stride(0), zz, zz.stride(0), out,
         out.stride(0), diag_ptr, coef, f, split, BLOCK_E=block_e,
         BLOCK_F=block_f, DIAG_MODE=diag_mode, HAS_Z=z is not None,
-        HAS_LONG=plan is not None, ACC=acc)
+        HAS_LONG=plan is not None, ACC=acc, num_warps=num_warps)
     if plan is not None:
         nchunk = plan['chunk_start'].numel()
         part = torch.empty(nchunk, f, device=x.device, dtype=acc_dtype)
         chunk_partial_kernel[(nchunk, triton_cdiv(f, block_f))](
             plan['chunk_start'], plan['chunk_end'], op.col, val, x,
-            x.stride(0), part, f, BLOCK_E=block_e, BLOCK_F=block_f, ACC=acc)
+            x.stride(0), part, f, BLOCK_E=64, BLOCK_F=block_f, ACC=acc,
+            num_warps=4)
         nlong = plan['long_rows'].numel()
         long_row_kernel[(nlong, triton_cdiv(f, block_f))](
             plan['long_rows'], plan['chunk_ptr'], part, x, x.stride(0), zz,

@@ -77,9 +77,9 @@ def csr_spmm_kernel(crow_ptr, col_ptr, val_ptr, x_ptr, stride_x, z_ptr,
     end = tl.load(crow_ptr + row + 1).to(tl.int64)
     if HAS_LONG:
         # long rows are finished by long_row_kernel: do no work, store none
-        is_long = (end - start) > SPLIT
-        end = tl.where(is_long, start, end)
-        mask_f = mask_f & (not is_long)
+        deg = end - start
+        mask_f = mask_f & ((offs_f * 0 + deg) <= SPLIT)
+        end = tl.where(deg <= SPLIT, end, start)
     acc = _row_sum(col_ptr, val_ptr, x_ptr, stride_x, start, end, offs_f,
                    mask_f, BLOCK_E, BLOCK_F, ACC)
     _epilogue(acc, row, x_ptr, stride_x, z_ptr, stride_z, out_ptr, stride_o,

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# One prepared GPU check (~5 minutes): CUDA tests of the Triton path, then
+# timings of the sparse step and of ChebConv/GCNConv vs PyG and cuSPARSE.
+# Run from the repository root; results go to $OUT (default /tmp/gpu_out).
+#   bash benchmarks/gpu_check.sh
+set -uo pipefail
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
+OUT="${OUT:-/tmp/gpu_out}"
+mkdir -p "$OUT"
+PY=python3
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$OUT/gpu.txt"
+$PY -c "import torch, triton, torch_geometric as g; print('torch', torch.__version__, 'triton', triton.__version__, 'pyg', g.__version__)" | tee -a "$OUT/gpu.txt"
+echo "== CUDA tests (Triton path) =="
+timeout 150 $PY -m pytest -q -x -p no:cacheprovider tests/test_triton.py 2>&1 | tail -4 | tee "$OUT/tests.txt"
+echo "== timings =="
+timeout 270 $PY benchmarks/gpu_bench.py --out "$OUT" 2>&1 | tee "$OUT/bench.log"
