@@ -69,7 +69,7 @@ def main():
     b = torch.empty_like(a)
     t = cuda_time(lambda: b.copy_(a))
     copy_bw = 2 * a.numel() * 4 / t
-    del a, b
+    a = b = None  # free
     notes.append(f'device-to-device copy: {copy_bw / 1e9:.0f} GB/s')
 
     n, e = args.nodes, args.edges

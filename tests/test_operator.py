@@ -4,7 +4,7 @@ import torch
 
 from graphs import (batch_of_graphs, dense_gcn_operator,
                     dense_laplacian_operator, random_graph, rel_err)
-from pyg_spectral.ops import (SparseOperator, cache_info, cached, clear_cache,
+from pyg_spectral.ops import (cache_info, cached, clear_cache,
                               gcn_operator, laplacian_operator)
 
 D = torch.float64

@@ -1,5 +1,4 @@
 """Bad input raises ValueError/TypeError naming the argument."""
-import math
 
 import pytest
 import torch

@@ -12,7 +12,6 @@ import torch
 from torch import Tensor
 
 from .cache import cached
-from .operator import _csr_tensor
 
 
 def is_sparse(x: Tensor) -> bool:
