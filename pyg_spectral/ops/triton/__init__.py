@@ -72,7 +72,8 @@ def spmm(op, x: Tensor, alpha: float = 1.0, z: Optional[Tensor] = None,
 
     ``block_e`` (nonzeros per inner step) defaults to the average degree
     rounded up to a power of two in [8, 64]; ``num_warps`` to the tile size
-    over 512 elements, in [1, 8]."""
+    over 1024 elements, in [1, 8] (tuned on an H200: see
+    benchmarks/results/gpu.md)."""
     from .spmm_kernel import (chunk_partial_kernel, csr_spmm_kernel,
                               long_row_kernel)
     split = SPLIT if split is None else int(split)
@@ -103,8 +104,8 @@ def spmm(op, x: Tensor, alpha: float = 1.0, z: Optional[Tensor] = None,
     if block_e is None:
         avg = op.num_edges / max(n, 1)
         block_e = min(max(triton_next_pow2(int(avg + 0.999)), 8), 64)
-    if num_warps is None:
-        num_warps = min(max(block_e * block_f // 512, 1), 8)
+    if num_warps is None:  # H200 sweep: 16 x 64 tiles fastest on 1 warp
+        num_warps = min(max(block_e * block_f // 1024, 1), 8)
     acc = _acc_dtype(x.dtype)
     plan = _plan(op, split)
     zz = z if z is not None else x
