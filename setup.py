@@ -18,12 +18,13 @@ setup(
         'torch-geometric>=2.4',
         'numpy',
         'scipy',
+        'tqdm',
     ],
     extras_require={
         'sparse': ['torch-scatter', 'torch-sparse'],
         'triton': ['triton'],
-        'test': ['pytest', 'hypothesis'],
-        'bench': ['tqdm', 'matplotlib'],
+        'test': ['pytest', 'hypothesis', 'matplotlib'],
+        'repro': ['matplotlib'],
     },
     license='MIT',
 )

@@ -1,0 +1,61 @@
+"""Command line: ``python -m pyg_spectral reproduce <experiment> ...``."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+
+def _citation(args) -> int:
+    from .reproduce import citation
+    models = args.models or citation.MODELS
+    res = citation.run(args.datasets, models, args.seeds, args.epochs,
+                       args.root, args.out, args.compare_pyg, args.download)
+    print(res['markdown'])
+    print(f'wrote {os.path.join(args.out, "citation.md")}, citation.json '
+          f'and citation_curves.png')
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog='python -m pyg_spectral',
+        description='pyg_spectral: spectral graph convolutions for PyG.')
+    sub = p.add_subparsers(dest='command', required=True)
+    rep = sub.add_parser('reproduce', help='reproduce a paper experiment')
+    exp = rep.add_subparsers(dest='experiment', required=True)
+    c = exp.add_parser(
+        'citation', help="Kipf & Welling's Cora/CiteSeer/PubMed table",
+        description='Semi-supervised node classification on the Planetoid '
+        'public split (Kipf & Welling protocol), ours beside the papers.')
+    c.add_argument('--datasets', nargs='+', default=['Cora', 'CiteSeer'])
+    c.add_argument('--models', nargs='+', default=None,
+                   help='gcn cheb-2 cheb-3 cheb-4 mlp (default: all); '
+                   'cheb-K uses PyG K (number of terms)')
+    c.add_argument('--seeds', type=int, default=10)
+    c.add_argument('--epochs', type=int, default=200)
+    c.add_argument('--root', default=None,
+                   help='Planetoid root (default: $PYG_SPECTRAL_DATA/'
+                   'planetoid, else ../shared/data/planetoid, else '
+                   '~/.cache/pyg_spectral/planetoid)')
+    c.add_argument('--download', action='store_true',
+                   help='let PyG download a dataset whose raw folder is '
+                   'absent')
+    c.add_argument('--out', default='benchmarks/results')
+    c.add_argument('--compare-pyg', action='store_true',
+                   help="also run PyG's GCNConv/ChebConv in the protocol")
+    c.set_defaults(func=_citation)
+    return p
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f'error: {exc}', file=sys.stderr)
+        return 2
+
+
+if __name__ == '__main__':
+    sys.exit(main())

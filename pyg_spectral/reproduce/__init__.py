@@ -1,0 +1,2 @@
+"""Reproductions of the papers' experiments (``python -m pyg_spectral
+reproduce ...``)."""
