@@ -99,3 +99,20 @@ def test_deterministic():
         outs.append((y, *g))
     for a, b in zip(*outs):
         assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize('C,F', [(6, 3), (3, 6)])
+def test_folded_signals_equal_per_signal(C, F):
+    """x [N, M, C] (M signals folded into the columns of one sparse product)
+    equals M separate filters, forward and backward."""
+    ei, w = random_graph(20, 70, dtype=D)
+    op = laplacian_operator(ei, w, 20, 'rw', dtype=D)
+    x = torch.randn(20, 4, C, dtype=D, requires_grad=True)
+    weight = torch.randn(3, C, F, dtype=D, requires_grad=True)
+    for order in ['clenshaw', 'basis']:
+        y = cheb_filter(x, weight, op, order)
+        ref = torch.stack([cheb_filter(x[:, m], weight, op, order)
+                           for m in range(4)], 1)
+        assert rel_err(y, ref) < 1e-12
+        assert torch.autograd.gradcheck(
+            lambda a, b: ChebFilter.apply(a, b, op, order), (x, weight))

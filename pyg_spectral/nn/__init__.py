@@ -1,4 +1,19 @@
 from .cheb_conv import ChebConv
 from .gcn_conv import GCNConv
+from .spatial_graph_conv import SpatialGraphConv
+from .stconv import STConv
+from .stgcn import AUTHORS_BLOCKS, PAPER_BLOCKS, STGCN, OutputLayer
+from .temporal_conv import Align, TemporalConv
 
-__all__ = ['ChebConv', 'GCNConv']
+__all__ = [
+    'ChebConv',
+    'GCNConv',
+    'TemporalConv',
+    'Align',
+    'SpatialGraphConv',
+    'STConv',
+    'STGCN',
+    'OutputLayer',
+    'AUTHORS_BLOCKS',
+    'PAPER_BLOCKS',
+]

@@ -29,7 +29,10 @@ terms :math:`T_k(\mathbf{S})\mathbf{X}` are recomputed for
 values through it; when they must (edge weights that require grad),
 :func:`cheb_filter` runs the same recurrences in plain autograd.
 
-Layout: ``x`` ``[N, C]``, ``weight`` ``[K, C, F]``, output ``[N, F]``;
+Layout: ``x`` ``[N, C]`` or ``[N, M, C]`` (M independent signals on the
+same graph, e.g. M = batch x time: all M share each sparse product, whose
+columns are ``M*C`` wide), ``weight`` ``[K, C, F]``, output ``[N, F]`` or
+``[N, M, F]``;
 stacks of terms are ``[K, N, w]``; the filter itself streams the terms
 (:func:`cheb_terms`, :func:`clenshaw` with a callable), so a training step
 holds a few ``[N, w]`` buffers besides ``X``, for any ``K``.
@@ -122,7 +125,7 @@ def _batch_gemms(x: Tensor, weight: Tensor) -> bool:
     """One ``[N, K*F]`` GEMM instead of K ``[N, F]`` ones when that buffer is
     at most half the size of ``X`` (wide inputs: the GEMM dominates)."""
     K, C, F = weight.shape
-    return C >= 2 * K * F
+    return x.dim() == 2 and C >= 2 * K * F
 
 
 def _cat(weight: Tensor) -> Tensor:
@@ -130,20 +133,36 @@ def _cat(weight: Tensor) -> Tensor:
     return weight.permute(1, 0, 2).reshape(C, K * F)  # [K,C,F] -> [C, K*F]
 
 
+def _proj(x: Tensor, w: Tensor) -> Tensor:
+    """``X W`` in node view: ``[N, C]`` or ``[N, M, C]`` -> ``[N, M*F]``."""
+    if x.dim() == 2:
+        return project(x, w)
+    n, C = x.size(0), x.size(-1)
+    return (x.reshape(-1, C) @ w).view(n, -1)  # [N*M, F] -> [N, M*F]
+
+
 def _filter_clenshaw(op, x, weight):
     K, C, F = weight.shape
     if _batch_gemms(x, weight):
         z = project(x, _cat(weight)).view(-1, K, F)  # [N, K*F] -> [N, K, F]
         return clenshaw(op, z.unbind(1))
-    return clenshaw(op, lambda k: project(x, weight[k]), K)
+    return clenshaw(op, lambda k: _proj(x, weight[k]), K)
 
 
 def _filter_basis(op, x, weight):
+    K, C, F = weight.shape
+    n = x.size(0)
     out = None
-    for k, t in enumerate(cheb_terms(op, to_dense(x), weight.size(0))):
+    xv = to_dense(x).reshape(n, -1)  # [N, (M*)C] node view
+    for k, t in enumerate(cheb_terms(op, xv, K)):
+        t = t.reshape(-1, C)  # [N*M, C]
         out = t @ weight[k] if out is None else \
             torch.addmm(out, t, weight[k])
-    return out
+    return out.view(n, -1)  # [N*M, F] -> [N, M*F]
+
+
+def _out_shape(x: Tensor, F: int):
+    return tuple(x.shape[:-1]) + (F, )
 
 
 def use_clenshaw(in_channels: int, out_channels: int,
@@ -175,25 +194,27 @@ class ChebFilter(torch.autograd.Function):
         ctx.clenshaw = order == 'clenshaw'
         ctx.save_for_backward(x, weight)
         if ctx.clenshaw:
-            return _filter_clenshaw(op, x, weight)
-        return _filter_basis(op, x, weight)
+            y = _filter_clenshaw(op, x, weight)
+        else:
+            y = _filter_basis(op, x, weight)
+        return y.view(_out_shape(x, weight.size(2)))
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad: Tensor):
         x, weight = ctx.saved_tensors
         op_t = ctx.op.t()
-        K = weight.size(0)
-        grad = grad.contiguous()
+        K, C, F = weight.shape
+        n = grad.size(0)
+        g2 = grad.reshape(n, -1)  # [N, (M*)F] node view
         need_x = ctx.needs_input_grad[0] and x.layout == torch.strided
         need_w = ctx.needs_input_grad[1]
         gx = gw = None
         if need_w:
             gw = weight.new_empty(weight.shape)  # [K, C, F]
         if ctx.clenshaw and _batch_gemms(x, weight):
-            C, F = weight.shape[1:]
-            gs = grad.new_empty(grad.size(0), K, F)  # [N, K, F]
-            for k, g in enumerate(cheb_terms(op_t, grad, K)):
+            gs = g2.new_empty(n, K, F)  # [N, K, F]
+            for k, g in enumerate(cheb_terms(op_t, g2, K)):
                 gs[:, k] = g
             gcat = gs.view(-1, K * F)  # [N, K, F] -> [N, K*F]
             if need_w:
@@ -203,19 +224,25 @@ class ChebFilter(torch.autograd.Function):
                 gx = gcat @ _cat(weight).t()
         elif ctx.clenshaw:
             # G_k = T_k(S^T) G, consumed as produced
-            for k, g in enumerate(cheb_terms(op_t, grad, K)):
+            xr = x if x.dim() == 2 else x.reshape(-1, C)  # [N*M, C]
+            for k, g in enumerate(cheb_terms(op_t, g2, K)):
+                gr = g.view(-1, F)  # [N*M, F]
                 if need_w:
-                    gw[k] = project_t(x, g)
+                    gw[k] = project_t(xr, gr)
                 if need_x:
-                    gx = g @ weight[k].t() if gx is None else \
-                        torch.addmm(gx, g, weight[k].t())
+                    gx = gr @ weight[k].t() if gx is None else \
+                        torch.addmm(gx, gr, weight[k].t())
         else:
+            gr = g2.view(-1, F)  # [N*M, F]
             if need_w:
-                xd = to_dense(x)
-                for k, t in enumerate(cheb_terms(ctx.op, xd, K)):
-                    torch.mm(t.t(), grad, out=gw[k])
+                xv = to_dense(x).reshape(n, -1)  # [N, M*C]
+                for k, t in enumerate(cheb_terms(ctx.op, xv, K)):
+                    torch.mm(t.view(-1, C).t(), gr, out=gw[k])
             if need_x:
-                gx = clenshaw(op_t, lambda k: grad @ weight[k].t(), K)
+                gx = clenshaw(op_t, lambda k: (gr @ weight[k].t()).view(n, -1),
+                              K)
+        if gx is not None:
+            gx = gx.view(x.shape)
         return gx, gw, None, None
 
 
@@ -234,9 +261,12 @@ def cheb_filter(x: Tensor, weight: Tensor, op: SparseOperator,
     if x.size(0) != op.num_nodes:
         raise ValueError(f"x has {x.size(0)} rows but the graph has "
                          f"{op.num_nodes} nodes")
-    if x.size(1) != weight.size(1):
-        raise ValueError(f"x has {x.size(1)} channels but weight expects "
+    if x.size(-1) != weight.size(1):
+        raise ValueError(f"x has {x.size(-1)} channels but weight expects "
                          f"{weight.size(1)}")
+    if x.dim() not in (2, 3) or (x.dim() == 3 and x.layout != torch.strided):
+        raise ValueError(f"x must be [N, C] (dense or sparse) or dense "
+                         f"[N, M, C] (got {list(x.shape)}, {x.layout})")
     training = torch.is_grad_enabled() and (
         weight.requires_grad or x.requires_grad or op.requires_grad)
     if order is None:
@@ -247,7 +277,7 @@ def cheb_filter(x: Tensor, weight: Tensor, op: SparseOperator,
         raise ValueError(f"order must be 'clenshaw', 'basis' or None "
                          f"(got {order!r})")
     if op.requires_grad:
-        if order == 'clenshaw':
-            return _filter_clenshaw(op, x, weight)
-        return _filter_basis(op, x, weight)
+        y = _filter_clenshaw(op, x, weight) if order == 'clenshaw' else \
+            _filter_basis(op, x, weight)
+        return y.view(_out_shape(x, weight.size(2)))
     return ChebFilter.apply(x, weight, op, order)

@@ -1,0 +1,95 @@
+import math
+from typing import Optional
+
+import torch
+from torch import Tensor
+from torch.nn import Parameter
+
+from ..ops import cheb_filter, gcn_operator, laplacian_operator
+from ..ops.validation import check_K, check_normalization
+from ._operator import resolve_operator
+
+
+class SpatialGraphConv(torch.nn.Module):
+    r"""A graph convolution applied to every time step of a spatio-temporal
+    signal at once (the spatial layer of STGCN, Yu et al. 2018):
+
+    * ``kind='cheb'``: :math:`\sum_{k<K} T_k(\tilde{\mathbf{L}})\mathbf{X}
+      \boldsymbol{\Theta}_k` (STGCN(Cheb), ``K`` = :math:`K_s`, PyG's
+      convention: number of terms);
+    * ``kind='gcn'``: :math:`\hat{\mathbf{D}}^{-1/2}(\mathbf{A} + \mathbf{I})
+      \hat{\mathbf{D}}^{-1/2}\mathbf{X}\boldsymbol{\Theta}` (STGCN(1st)).
+
+    Layout: ``[B, T, N, C]`` in, ``[B, T, N, C_out]`` out. The graph is
+    shared by all samples and steps, so ``B*T`` is folded into the columns of
+    a single sparse product per Chebyshev step (``[N, B*T*C]``), never a
+    loop over batch or time; the operator comes from the package cache
+    (built once per graph).
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, K: int = 3,
+                 kind: str = 'cheb', normalization: Optional[str] = 'sym',
+                 bias: bool = True):
+        super().__init__()
+        if kind not in ('cheb', 'gcn'):
+            raise ValueError(f"kind must be 'cheb' or 'gcn' (got {kind!r})")
+        check_K(K)
+        check_normalization(normalization)
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.K = K if kind == 'cheb' else 1
+        self.kind, self.normalization = kind, normalization
+        self.weight = Parameter(torch.empty(self.K, in_channels,
+                                            out_channels))  # [K, C, F]
+        self.bias = Parameter(torch.empty(out_channels)) if bias else None
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        bound = math.sqrt(6.0 / (self.in_channels + self.out_channels))
+        torch.nn.init.uniform_(self.weight, -bound, bound)  # glorot per k
+        if self.bias is not None:
+            torch.nn.init.zeros_(self.bias)
+
+    def operator(self, x: Tensor, edge_index, edge_weight=None,
+                 lambda_max=None):
+        n = x.size(-2)
+        if self.kind == 'cheb':
+            return resolve_operator(
+                x.new_empty(n, 1), edge_index,
+                {'kind': 'laplacian', 'normalization': self.normalization},
+                lambda: laplacian_operator(edge_index, edge_weight, n,
+                                           self.normalization, lambda_max,
+                                           dtype=x.dtype),
+                (edge_index, edge_weight, lambda_max),
+                ('cheb', self.normalization, n, x.dtype, x.device),
+                {'edge_weight': edge_weight, 'lambda_max': lambda_max})
+        return resolve_operator(
+            x.new_empty(n, 1), edge_index, {'kind': 'gcn'},
+            lambda: gcn_operator(edge_index, edge_weight, n, dtype=x.dtype),
+            (edge_index, edge_weight),
+            ('gcn', False, True, True, n, x.dtype, x.device),
+            {'edge_weight': edge_weight})
+
+    def forward(self, x: Tensor, edge_index, edge_weight=None,
+                lambda_max=None) -> Tensor:
+        if x.dim() != 4 or x.size(-1) != self.in_channels:
+            raise ValueError(f"x must have shape [B, T, N, "
+                             f"{self.in_channels}] (got {list(x.shape)})")
+        B, T, N, C = x.shape
+        op = self.operator(x, edge_index, edge_weight, lambda_max)
+        xn = x.permute(2, 0, 1, 3).reshape(N, B * T, C)  # [N, B*T, C]
+        if self.kind == 'cheb':
+            y = cheb_filter(xn, self.weight, op)  # [N, B*T, F]
+        else:
+            h = (xn.reshape(-1, C) @ self.weight[0]).view(N, -1)
+            # [N*B*T, F] -> [N, B*T*F]
+            y = op.matmul(h)
+        y = y.view(N, B, T, self.out_channels).permute(1, 2, 0, 3)
+        # [N, B, T, F] -> [B, T, N, F]
+        if self.bias is not None:
+            y = y + self.bias
+        return y
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}({self.in_channels}, '
+                f'{self.out_channels}, K={self.K}, kind={self.kind}, '
+                f'normalization={self.normalization})')

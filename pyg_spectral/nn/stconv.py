@@ -1,0 +1,66 @@
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from .spatial_graph_conv import SpatialGraphConv
+from .temporal_conv import Align, TemporalConv
+
+
+class STConv(torch.nn.Module):
+    r"""The spatio-temporal convolution block of STGCN (`"Spatio-Temporal
+    Graph Convolutional Networks" <https://arxiv.org/abs/1709.04875>`_, Yu,
+    Yin, Zhu 2018, Fig. 2):
+
+    temporal gated conv (GLU, ``in -> hidden``) -> spatial graph conv
+    (``hidden -> spatial``, ReLU over conv + aligned residual) -> temporal
+    conv (``spatial -> out``) -> LayerNorm over ``[N, C]`` -> dropout.
+
+    ``spatial_channels`` defaults to ``hidden_channels`` (the authors' code:
+    ``[[1, 32, 64], [64, 32, 128]]`` is ``STConv(1, 32, 64)`` then
+    ``STConv(64, 32, 128)``); the paper's bottleneck "64, 16, 64" is
+    ``STConv(c_in, 64, 64, spatial_channels=16)``. The second temporal conv
+    uses ``'relu'`` as the authors' code (``temporal_activation='glu'`` for
+    the paper's figure).
+
+    Layout: ``[B, T, N, C_in]`` -> ``[B, T - 2(K_t - 1), N, C_out]``.
+    """
+
+    def __init__(self, in_channels: int, hidden_channels: int,
+                 out_channels: int, num_nodes: int, kernel_size: int = 3,
+                 K: int = 3, spatial_channels: Optional[int] = None,
+                 graph_conv: str = 'cheb',
+                 normalization: Optional[str] = 'sym',
+                 temporal_activation: str = 'relu', dropout: float = 0.0):
+        super().__init__()
+        spatial_channels = spatial_channels or hidden_channels
+        self.in_channels, self.hidden_channels = in_channels, hidden_channels
+        self.spatial_channels, self.out_channels = spatial_channels, \
+            out_channels
+        self.num_nodes, self.kernel_size, self.K = num_nodes, kernel_size, K
+        self.graph_conv, self.dropout = graph_conv, dropout
+        self.temporal1 = TemporalConv(in_channels, hidden_channels,
+                                      kernel_size, 'glu')
+        self.spatial = SpatialGraphConv(hidden_channels, spatial_channels, K,
+                                        graph_conv, normalization)
+        self.align = Align(hidden_channels, spatial_channels)
+        self.temporal2 = TemporalConv(spatial_channels, out_channels,
+                                      kernel_size, temporal_activation)
+        self.norm = torch.nn.LayerNorm([num_nodes, out_channels])
+
+    def forward(self, x: Tensor, edge_index, edge_weight=None,
+                lambda_max=None) -> Tensor:
+        h = self.temporal1(x)
+        h = torch.relu(self.spatial(h, edge_index, edge_weight, lambda_max)
+                       + self.align(h))
+        h = self.temporal2(h)
+        h = self.norm(h)
+        return F.dropout(h, self.dropout, self.training)
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}({self.in_channels}, '
+                f'{self.hidden_channels}, {self.out_channels}, '
+                f'spatial_channels={self.spatial_channels}, '
+                f'num_nodes={self.num_nodes}, kernel_size={self.kernel_size},'
+                f' K={self.K}, graph_conv={self.graph_conv})')

@@ -1,0 +1,93 @@
+from typing import Optional, Sequence
+
+import torch
+from torch import Tensor
+
+from .stconv import STConv
+from .temporal_conv import TemporalConv
+
+#: the authors' code (VeritasYin/STGCN_IJCAI-18): blocks [[1,32,64],[64,32,128]]
+AUTHORS_BLOCKS = ((1, 32, 64), (64, 32, 128))
+#: the paper's Fig. 2 bottleneck 64-16-64, as (in, temporal, spatial, out)
+PAPER_BLOCKS = ((1, 64, 16, 64), (64, 64, 16, 64))
+
+
+class OutputLayer(torch.nn.Module):
+    r"""STGCN's output layer: temporal GLU conv over all remaining ``T``
+    steps -> LayerNorm over ``[N, C]`` -> 1x1 temporal conv with sigmoid ->
+    fully connected to ``out_channels`` with a per-node bias.
+    Layout ``[B, T, N, C]`` -> ``[B, N, out_channels]``."""
+
+    def __init__(self, channels: int, time_steps: int, num_nodes: int,
+                 out_channels: int = 1):
+        super().__init__()
+        self.temporal = TemporalConv(channels, channels, time_steps, 'glu')
+        self.norm = torch.nn.LayerNorm([num_nodes, channels])
+        self.gate = TemporalConv(channels, channels, 1, 'sigmoid')
+        self.fc = torch.nn.Linear(channels, out_channels, bias=False)
+        self.node_bias = torch.nn.Parameter(torch.zeros(num_nodes,
+                                                        out_channels))
+
+    def forward(self, x: Tensor) -> Tensor:
+        h = self.gate(self.norm(self.temporal(x)))  # [B, 1, N, C]
+        return self.fc(h[:, 0]) + self.node_bias  # [B, N, out]
+
+
+class STGCN(torch.nn.Module):
+    r"""STGCN (Yu, Yin, Zhu, IJCAI 2018): stacked :class:`STConv` blocks and
+    an :class:`OutputLayer`, predicting ``out_channels`` values per node
+    (e.g. one per horizon: direct multi-horizon forecasting; 1 for the
+    paper's one-step model).
+
+    Args:
+        num_nodes (int): number of sensors :math:`N`.
+        n_his (int): input time steps.
+        blocks: per block ``(in, hidden, out)`` (spatial width = hidden, the
+            authors' code; default :data:`AUTHORS_BLOCKS`) or ``(in,
+            temporal, spatial, out)`` (:data:`PAPER_BLOCKS`).
+        kernel_size (int): :math:`K_t`. K (int): :math:`K_s`, Chebyshev
+            terms (PyG convention; ignored by ``graph_conv='gcn'``).
+        graph_conv: ``'cheb'`` (STGCN(Cheb)) or ``'gcn'`` (STGCN(1st)).
+        out_channels (int): outputs per node.
+
+    Layout: ``x`` ``[B, n_his, N, C_in]`` -> ``[B, N, out_channels]``.
+    """
+
+    def __init__(self, num_nodes: int, n_his: int = 12,
+                 blocks: Sequence[Sequence[int]] = AUTHORS_BLOCKS,
+                 kernel_size: int = 3, K: int = 3, graph_conv: str = 'cheb',
+                 normalization: Optional[str] = 'sym', out_channels: int = 1,
+                 dropout: float = 0.0, temporal_activation: str = 'relu'):
+        super().__init__()
+        self.blocks = torch.nn.ModuleList()
+        t = n_his
+        for b in blocks:
+            if len(b) == 3:
+                c_in, c_t, c_out = b
+                c_s = c_t
+            elif len(b) == 4:
+                c_in, c_t, c_s, c_out = b
+            else:
+                raise ValueError(f"each block must be (in, hidden, out) or "
+                                 f"(in, temporal, spatial, out) (got {b})")
+            self.blocks.append(STConv(c_in, c_t, c_out, num_nodes,
+                                      kernel_size, K, c_s, graph_conv,
+                                      normalization, temporal_activation,
+                                      dropout))
+            t -= 2 * (kernel_size - 1)
+        if t < 1:
+            raise ValueError(f"n_his={n_his} is too short for "
+                             f"{len(blocks)} blocks with kernel_size="
+                             f"{kernel_size}")
+        self.output = OutputLayer(blocks[-1][-1], t, num_nodes, out_channels)
+        self.num_nodes, self.n_his = num_nodes, n_his
+
+    def forward(self, x: Tensor, edge_index, edge_weight=None,
+                lambda_max=None) -> Tensor:
+        if x.dim() != 4 or x.size(1) != self.n_his or \
+                x.size(2) != self.num_nodes:
+            raise ValueError(f"x must have shape [B, {self.n_his}, "
+                             f"{self.num_nodes}, C] (got {list(x.shape)})")
+        for block in self.blocks:
+            x = block(x, edge_index, edge_weight, lambda_max)
+        return self.output(x)

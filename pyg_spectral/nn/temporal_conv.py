@@ -1,0 +1,96 @@
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+ACTIVATIONS = ('glu', 'relu', 'sigmoid', 'linear')
+
+
+class Align(torch.nn.Module):
+    r"""Matches the channel count of a residual to ``out_channels`` as in
+    Yu et al.'s code: a bias-free 1x1 convolution when ``in > out``,
+    zero-padding when ``in < out``, identity otherwise. Layout
+    ``[B, T, N, C]``."""
+
+    def __init__(self, in_channels: int, out_channels: int):
+        super().__init__()
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.lin = torch.nn.Linear(in_channels, out_channels, bias=False) \
+            if in_channels > out_channels else None
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.lin is not None:
+            return self.lin(x)
+        if self.in_channels < self.out_channels:
+            return F.pad(x, (0, self.out_channels - self.in_channels))
+        return x
+
+
+class TemporalConv(torch.nn.Module):
+    r"""The gated temporal convolution of STGCN (`"Spatio-Temporal Graph
+    Convolutional Networks" <https://arxiv.org/abs/1709.04875>`_, Yu, Yin,
+    Zhu 2018): a causal 1-D convolution over time with kernel ``K_t`` (no
+    padding, so ``T`` steps become ``T - K_t + 1``), then
+
+    .. math::
+        \mathrm{GLU}:\ (\mathbf{P} + \mathbf{X}_{res}) \odot
+        \sigma(\mathbf{Q}), \qquad [\mathbf{P}\ \mathbf{Q}] =
+        \Gamma *_{\mathcal{T}} \mathbf{X} \in \mathbb{R}^{2C_{out}},
+
+    with :math:`\mathbf{X}_{res}` the input cropped to the last
+    ``T - K_t + 1`` steps and channel-aligned (:class:`Align`). The authors'
+    code also uses ``'relu'`` (:math:`\mathrm{ReLU}(\Gamma * X +
+    X_{res})`), ``'sigmoid'`` and ``'linear'``.
+
+    Layout: ``[B, T, N, C]`` in, ``[B, T - K_t + 1, N, C_out]`` out. The
+    convolution is one GEMM over ``unfold``-ed windows (no layout change).
+    """
+
+    def __init__(self, in_channels: int, out_channels: int,
+                 kernel_size: int = 3, activation: str = 'glu'):
+        super().__init__()
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {ACTIVATIONS} "
+                             f"(got {activation!r})")
+        if kernel_size < 1:
+            raise ValueError(f"kernel_size must be >= 1 (got {kernel_size})")
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size, self.activation = kernel_size, activation
+        width = 2 * out_channels if activation == 'glu' else out_channels
+        self.conv = torch.nn.Linear(kernel_size * in_channels, width)
+        self.align = Align(in_channels, out_channels) \
+            if activation in ('glu', 'relu') else None
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        self.conv.reset_parameters()
+        if self.align is not None and self.align.lin is not None:
+            self.align.lin.reset_parameters()
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.dim() != 4 or x.size(-1) != self.in_channels:
+            raise ValueError(f"x must have shape [B, T, N, "
+                             f"{self.in_channels}] (got {list(x.shape)})")
+        B, T, N, C = x.shape
+        kt = self.kernel_size
+        if T < kt:
+            raise ValueError(f"x has {T} time steps, fewer than "
+                             f"kernel_size={kt}")
+        win = x.unfold(1, kt, 1)  # [B, T', N, C, Kt]
+        win = win.reshape(B, T - kt + 1, N, C * kt)  # [B, T', N, C*Kt]
+        h = self.conv(win)  # [B, T', N, width]
+        if self.activation == 'sigmoid':
+            return torch.sigmoid(h)
+        if self.activation == 'linear':
+            return h
+        res = self.align(x[:, kt - 1:])  # [B, T', N, C_out]
+        if self.activation == 'relu':
+            return torch.relu(h + res)
+        p, q = h.chunk(2, dim=-1)
+        return (p + res) * torch.sigmoid(q)
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}({self.in_channels}, '
+                f'{self.out_channels}, kernel_size={self.kernel_size}, '
+                f'activation={self.activation})')
