@@ -20,7 +20,8 @@ def _citation(args) -> int:
 def _traffic(args) -> int:
     from .reproduce import traffic
     res = traffic.run(args.seeds, args.epochs, args.out, args.root,
-                      tuple(args.models), args.blocks, args.device)
+                      tuple(args.models), args.blocks, args.device,
+                      args.loss)
     print(res['markdown'])
     print(f'wrote {os.path.join(args.out, "traffic.md")}, traffic.json '
           f'and traffic.png')
@@ -71,6 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help='folder with los_speed.csv and los_adj.csv '
                    '(default: ../shared/data/traffic/metr-la)')
     t.add_argument('--device', default='cpu')
+    t.add_argument('--loss', default='mse', choices=['mse', 'mae'],
+                   help='training loss on z-scored speeds (paper: mse)')
     t.add_argument('--out', default='benchmarks/results')
     t.set_defaults(func=_traffic)
     return p
