@@ -21,7 +21,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 import time
 
 from common import (fmt_bytes, machine, median_time,  # noqa
-                    peak_memory, planetoid_root, stamp)
+                    peak_memory, planetoid_root, stamp, write_results)
 
 
 def random_graph(n, avg_deg, seed=0):
@@ -206,12 +206,7 @@ def main():
     md = to_markdown(rows, command.strip())
     print(md)
     if args.out:
-        os.makedirs(os.path.dirname(args.out), exist_ok=True)
-        with open(args.out + '.md', 'w') as f:
-            f.write(md)
-        with open(args.out + '.json', 'w') as f:
-            json.dump(dict(machine=machine(), date=stamp(), rows=rows), f,
-                      indent=1)
+        write_results(args.out, md, rows)
 
 
 if __name__ == '__main__':

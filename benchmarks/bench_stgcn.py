@@ -24,7 +24,8 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(__file__))
-from common import fmt_bytes, machine, median_time, peak_memory, stamp  # noqa
+from common import (fmt_bytes, machine, median_time, peak_memory,  # noqa
+                    stamp, write_results)
 
 TRAFFIC = os.path.join(os.path.dirname(__file__), '..', '..', 'shared',
                        'data', 'traffic')
@@ -119,12 +120,7 @@ def main():
                      f"{ref['seconds'] / r['seconds']:.1f}x |")
     md = '\n'.join(lines) + '\n'
     print(md)
-    os.makedirs(os.path.dirname(args.out), exist_ok=True)
-    with open(args.out + '.md', 'w') as f:
-        f.write(md)
-    with open(args.out + '.json', 'w') as f:
-        json.dump(dict(machine=machine(), date=stamp(), rows=rows), f,
-                  indent=1)
+    write_results(args.out, md, rows)
 
 
 if __name__ == '__main__':

@@ -10,7 +10,6 @@ import platform
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 
@@ -46,19 +45,36 @@ def peak_memory(fn, device='cpu') -> int:
 
 
 def median_time(fn, repeats=5, warmup=1, device='cpu') -> float:
-    """Median wall-clock seconds of ``fn()`` over ``repeats`` runs."""
+    """Median seconds of ``fn()`` over ``repeats`` runs after ``warmup``
+    (wall clock on CPU, CUDA events on ``device='cuda'``)."""
     for _ in range(warmup):
         fn()
     times = []
     for _ in range(repeats):
         if device == 'cuda':
+            a = torch.cuda.Event(enable_timing=True)
+            b = torch.cuda.Event(enable_timing=True)
+            a.record()
+            fn()
+            b.record()
             torch.cuda.synchronize()
+            times.append(a.elapsed_time(b) / 1e3)
+            continue
         t = time.perf_counter()
         fn()
-        if device == 'cuda':
-            torch.cuda.synchronize()
         times.append(time.perf_counter() - t)
     return statistics.median(times)
+
+
+def write_results(out: str, md: str, rows, **meta) -> None:
+    """``out``.md (the table) and ``out``.json (machine, date, rows)."""
+    import json
+    os.makedirs(os.path.dirname(out) or '.', exist_ok=True)
+    with open(out + '.md', 'w') as f:
+        f.write(md)
+    with open(out + '.json', 'w') as f:
+        json.dump(dict(machine=machine(), date=stamp(), rows=rows, **meta),
+                  f, indent=1)
 
 
 def machine() -> str:
