@@ -1,6 +1,7 @@
 from .cheb_conv import ChebConv
 from .gcn_conv import GCNConv
 from .spatial_graph_conv import SpatialGraphConv
+from .spectral_conv import SpectralConv
 from .stconv import STConv
 from .stgcn import AUTHORS_BLOCKS, PAPER_BLOCKS, STGCN, OutputLayer
 from .temporal_conv import Align, TemporalConv
@@ -8,6 +9,7 @@ from .temporal_conv import Align, TemporalConv
 __all__ = [
     'ChebConv',
     'GCNConv',
+    'SpectralConv',
     'TemporalConv',
     'Align',
     'SpatialGraphConv',
