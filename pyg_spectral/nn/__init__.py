@@ -1,5 +1,6 @@
 from .cheb_conv import ChebConv
 from .gcn_conv import GCNConv
+from .graph_pool import GraphPool
 from .spatial_graph_conv import SpatialGraphConv
 from .spectral_conv import SpectralConv
 from .stconv import STConv
@@ -10,6 +11,7 @@ __all__ = [
     'ChebConv',
     'GCNConv',
     'SpectralConv',
+    'GraphPool',
     'TemporalConv',
     'Align',
     'SpatialGraphConv',
