@@ -23,7 +23,7 @@ setup(
     extras_require={
         'sparse': ['torch-scatter', 'torch-sparse'],
         'triton': ['triton'],
-        'test': ['pytest', 'hypothesis', 'matplotlib'],
+        'test': ['pytest', 'hypothesis', 'matplotlib', 'scikit-learn'],
         'repro': ['matplotlib'],
     },
     license='MIT',

@@ -28,6 +28,14 @@ def _traffic(args) -> int:
     return 0
 
 
+def _digits(args) -> int:
+    from .reproduce import digits
+    res = digits.run(args.dataset, args.seeds, args.epochs, args.out,
+                     args.models, tuple(args.graphs), args.device, args.root)
+    print(res['markdown'])
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog='python -m pyg_spectral',
@@ -76,6 +84,21 @@ def build_parser() -> argparse.ArgumentParser:
                    help='training loss on z-scored speeds (paper: mse)')
     t.add_argument('--out', default='benchmarks/results')
     t.set_defaults(func=_traffic)
+    d = exp.add_parser(
+        'digits', help='graph-signal classification (MNIST / 8x8 digits)',
+        description='FC, SCNN spline (exact, chebyshev), ChebNet and GCN '
+        'with GC32-P4-GC64-P4-FC512 on the grid and an estimated graph.')
+    d.add_argument('--dataset', default='digits', choices=['digits',
+                                                           'mnist'])
+    d.add_argument('--seeds', type=int, default=3)
+    d.add_argument('--epochs', type=int, default=10)
+    d.add_argument('--models', nargs='+', default=None,
+                   help='fc scnn-exact scnn-cheb chebnet gcn (default all)')
+    d.add_argument('--graphs', nargs='+', default=['grid', 'estimated'])
+    d.add_argument('--device', default='cpu')
+    d.add_argument('--root', default=None, help='MNIST folder (idx .gz)')
+    d.add_argument('--out', default='benchmarks/results/digits')
+    d.set_defaults(func=_digits)
     return p
 
 

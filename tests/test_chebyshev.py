@@ -116,3 +116,20 @@ def test_folded_signals_equal_per_signal(C, F):
         assert rel_err(y, ref) < 1e-12
         assert torch.autograd.gradcheck(
             lambda a, b: ChebFilter.apply(a, b, op, order), (x, weight))
+
+
+def test_non_contiguous_inputs():
+    """Strided views (e.g. permuted [B, N, 1] signals) work in both
+    orders, forward and backward."""
+    ei, w = random_graph(20, 70, dtype=D)
+    op = laplacian_operator(ei, w, 20, 'sym', dtype=D)
+    base = torch.randn(5, 20, 1, dtype=D)
+    x = base.transpose(0, 1)  # [N, M=5, C=1], not contiguous
+    weight = torch.randn(3, 1, 4, dtype=D, requires_grad=True)
+    for order in ['clenshaw', 'basis']:
+        xr = x.clone().requires_grad_(True)
+        xs = xr.transpose(0, 1).transpose(0, 1)
+        y = cheb_filter(xs, weight, op, order)
+        ref = cheb_filter(x.contiguous(), weight, op, order)
+        assert rel_err(y, ref) < 1e-12
+        y.square().sum().backward()

@@ -101,3 +101,13 @@ def test_exact_mode_refuses_large_graphs():
         conv(torch.randn(30, 2), ei, w)
     with pytest.raises(ValueError, match='mode'):
         SpectralConv(2, 2, 5, mode='fast')
+
+
+@pytest.mark.parametrize('mode', ['exact', 'chebyshev'])
+def test_folded_signals(mode):
+    ei, w = random_graph(20, 60, directed=False, dtype=D)
+    conv = SpectralConv(3, 2, 5, mode=mode, K=10).double()
+    x = torch.randn(20, 4, 3, dtype=D)
+    y = conv(x, ei, w)
+    ref = torch.stack([conv(x[:, m], ei, w) for m in range(4)], 1)
+    assert rel_err(y, ref) < 1e-10

@@ -7,23 +7,27 @@ class GraphPool(torch.nn.Module):
     r"""Pooling over the clusters of a coarsening level
     (:func:`pyg_spectral.graph.coarsen`): every cluster's features are the
     max (or mean) of its nodes'. For a batch of ``B`` signals on the same
-    graph, ``x`` is ``[B, N, C]`` -> ``[B, N', C]``. No padding nodes
-    exist, so none can win the max."""
+    graph, ``x`` is ``[B, N, C]`` -> ``[B, N', C]`` (``node_dim=-2``); a
+    node-major ``[N, B, C]`` layout uses ``node_dim=0``. For a PyG batch of
+    different graphs, pass the concatenated, offset clusters and ``x``
+    ``[N_total, C]``. No padding nodes exist, so none can win the max."""
 
-    def __init__(self, cluster: Tensor, reduce: str = 'max'):
+    def __init__(self, cluster: Tensor, reduce: str = 'max',
+                 node_dim: int = -2):
         super().__init__()
         if reduce not in ('max', 'mean'):
             raise ValueError(f"reduce must be 'max' or 'mean' "
                              f"(got {reduce!r})")
         self.register_buffer('cluster', cluster.long())
         self.num_clusters = int(cluster.max()) + 1 if cluster.numel() else 0
-        self.reduce = reduce
+        self.reduce, self.node_dim = reduce, node_dim
 
     def forward(self, x: Tensor) -> Tensor:
-        if x.size(-2) != self.cluster.numel():
-            raise ValueError(f"x has {x.size(-2)} nodes but the clustering "
+        dim = self.node_dim % x.dim()
+        if x.size(dim) != self.cluster.numel():
+            raise ValueError(f"x has {x.size(dim)} nodes but the clustering "
                              f"has {self.cluster.numel()}")
-        return scatter(x, self.cluster, dim=x.dim() - 2,
+        return scatter(x, self.cluster, dim=dim,
                        dim_size=self.num_clusters, reduce=self.reduce)
 
     def __repr__(self) -> str:

@@ -43,7 +43,9 @@ class SpectralConv(torch.nn.Module):
 
     ``lambda_max`` fixes the spectral domain :math:`[0, \lambda_{\max}]`
     (2.0 bounds the ``sym``/``rw`` spectra; give a bound for ``None``).
-    Layout: ``x`` ``[N, C_in]`` -> ``[N, C_out]``.
+    Layout: ``x`` ``[N, C_in]`` -> ``[N, C_out]``, or ``[N, M, C_in]`` ->
+    ``[N, M, C_out]`` for M signals on the same graph (one sparse product /
+    one spectral transform for all of them).
     """
 
     def __init__(self, in_channels: int, out_channels: int, num_basis: int,
@@ -83,7 +85,7 @@ class SpectralConv(torch.nn.Module):
         """Scaled operator 2L/lambda_max - I (cached per graph)."""
         n = x.size(0)
         return resolve_operator(
-            x, edge_index, {'kind': 'laplacian',
+            x.new_empty(n, 1), edge_index, {'kind': 'laplacian',
                             'normalization': self.normalization},
             lambda: laplacian_operator(edge_index, edge_weight, n,
                                        self.normalization, self.lambda_max,
@@ -93,6 +95,10 @@ class SpectralConv(torch.nn.Module):
              self.lambda_max), {'edge_weight': edge_weight})
 
     def forward(self, x: Tensor, edge_index, edge_weight=None) -> Tensor:
+        if x.dim() not in (2, 3) or x.size(-1) != self.in_channels:
+            raise ValueError(f"x must be [N, {self.in_channels}] or "
+                             f"[N, M, {self.in_channels}] "
+                             f"(got {list(x.shape)})")
         op = self._laplacian(x, edge_index, edge_weight)
         if self.mode == 'chebyshev':
             coef = self.cheb_coef.to(self.weight.dtype)  # [M, K]
@@ -114,10 +120,11 @@ class SpectralConv(torch.nn.Module):
         lam = (evals + 1.0) * self.lambda_max / 2.0  # spectrum of L
         basis = bspline_basis(lam, self.num_basis, self.lambda_max)
         basis = basis.to(x.dtype)  # [N, M]
-        xh = evecs.t().to(x.dtype) @ x  # [N, C] spectral coefficients
-        # yh[n, j] = sum_m B_m(lam_n) (xh @ W_m)[n, j]
-        yh = torch.einsum('nm,nc,mcf->nf', basis, xh, self.weight)
-        return evecs.to(x.dtype) @ yh
+        U = evecs.to(x.dtype)
+        xh = (U.t() @ x.reshape(n, -1)).view(x.shape)  # spectral coeffs
+        # yh[n, (b), j] = sum_m B_m(lam_n) (xh @ W_m)[n, (b), j]
+        yh = torch.einsum('nm,n...c,mcf->n...f', basis, xh, self.weight)
+        return (U @ yh.reshape(n, -1)).view(yh.shape)
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}({self.in_channels}, '

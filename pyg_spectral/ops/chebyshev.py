@@ -237,7 +237,7 @@ class ChebFilter(torch.autograd.Function):
             if need_w:
                 xv = to_dense(x).reshape(n, -1)  # [N, M*C]
                 for k, t in enumerate(cheb_terms(ctx.op, xv, K)):
-                    torch.mm(t.view(-1, C).t(), gr, out=gw[k])
+                    torch.mm(t.reshape(-1, C).t(), gr, out=gw[k])
             if need_x:
                 gx = clenshaw(op_t, lambda k: (gr @ weight[k].t()).view(n, -1),
                               K)

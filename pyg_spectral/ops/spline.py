@@ -36,7 +36,7 @@ def bspline_basis(x: Tensor, num_basis: int, lambda_max: float,
                   degree: int = 3) -> Tensor:
     """``[len(x), num_basis]`` values of the B-spline basis at ``x``
     (float64; points outside the interval are clamped to it)."""
-    kv = knots(num_basis, lambda_max, degree)
+    kv = knots(num_basis, lambda_max, degree).to(x.device)
     x = x.to(torch.float64).clamp(0.0, lambda_max)
     # degree 0: half-open intervals, the right end point in the last one
     last = len(kv) - 2
