@@ -44,7 +44,10 @@ class TemporalConv(torch.nn.Module):
     X_{res})`), ``'sigmoid'`` and ``'linear'``.
 
     Layout: ``[B, T, N, C]`` in, ``[B, T - K_t + 1, N, C_out]`` out. The
-    convolution is one GEMM over ``unfold``-ed windows (no layout change).
+    convolution is ``K_t`` batched GEMMs on time-shifted *views* of the
+    input (``[B, T'N, C]`` windows of ``[B, TN, C]``): no window tensor is
+    materialized or saved for backward, and no layout change.
+    ``conv.weight`` is ``[width, C_in * K_t]`` (index ``c * K_t + j``).
     """
 
     def __init__(self, in_channels: int, out_channels: int,
@@ -77,9 +80,17 @@ class TemporalConv(torch.nn.Module):
         if T < kt:
             raise ValueError(f"x has {T} time steps, fewer than "
                              f"kernel_size={kt}")
-        win = x.unfold(1, kt, 1)  # [B, T', N, C, Kt]
-        win = win.reshape(B, T - kt + 1, N, C * kt)  # [B, T', N, C*Kt]
-        h = self.conv(win)  # [B, T', N, width]
+        tp = T - kt + 1
+        width = self.conv.out_features
+        w = self.conv.weight.view(width, C, kt)  # [width, C, Kt]
+        xv = x.reshape(B, T * N, C)  # [B, T, N, C] -> [B, T*N, C]
+        h = None
+        for j in range(kt):  # h += x[:, j:j+T'] @ W_j, on views
+            xs = xv[:, j * N:(j + tp) * N]  # [B, T'*N, C]
+            wj = w[:, :, j].t().expand(B, C, width)  # [B, C, width]
+            h = torch.bmm(xs, wj) if h is None else torch.baddbmm(h, xs, wj)
+        h = (h + self.conv.bias).view(B, tp, N, width)
+        # [B, T'*N, width] -> [B, T', N, width]
         if self.activation == 'sigmoid':
             return torch.sigmoid(h)
         if self.activation == 'linear':

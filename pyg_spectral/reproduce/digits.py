@@ -145,6 +145,12 @@ def run(dataset: str, seeds: int, epochs: int, out_dir: str,
             r = train_one(m, g, cl, data, s, epochs, device)
             r['graph'] = 'none' if m == 'fc' else gk
             runs.append(r)
+            res = _report(runs, dataset, seeds, epochs, device, len(tr),
+                          len(te), out_dir)  # written after every run
+    return res
+
+
+def _report(runs, dataset, seeds, epochs, device, n_tr, n_te, out_dir):
     rows = []
     for key in dict.fromkeys((r['graph'], r['model']) for r in runs):
         rs = [r for r in runs if (r['graph'], r['model']) == key]
@@ -153,7 +159,6 @@ def run(dataset: str, seeds: int, epochs: int, out_dir: str,
                          seeds=len(rs), sec_per_epoch=float(np.mean(
                              [r['sec_per_epoch'] for r in rs]))))
     where = torch.cuda.get_device_name() if device != 'cpu' else 'CPU'
-    n_tr, n_te = len(tr), len(te)
     lines = [
         f'{dataset}: {n_tr} train / {n_te} test images (stratified, seed 0)'
         f', GC32-P4-GC64-P4-FC512, {epochs} epochs, mean ± std over '
