@@ -54,7 +54,7 @@ class SpatialGraphConv(torch.nn.Module):
         n = x.size(-2)
         if self.kind == 'cheb':
             return resolve_operator(
-                x.new_empty(n, 1), edge_index,
+                torch.empty(n, 1, dtype=x.dtype, device=x.device), edge_index,
                 {'kind': 'laplacian', 'normalization': self.normalization},
                 lambda: laplacian_operator(edge_index, edge_weight, n,
                                            self.normalization, lambda_max,
@@ -63,7 +63,8 @@ class SpatialGraphConv(torch.nn.Module):
                 ('cheb', self.normalization, n, x.dtype, x.device),
                 {'edge_weight': edge_weight, 'lambda_max': lambda_max})
         return resolve_operator(
-            x.new_empty(n, 1), edge_index, {'kind': 'gcn'},
+            torch.empty(n, 1, dtype=x.dtype, device=x.device), edge_index,
+            {"kind": "gcn"},
             lambda: gcn_operator(edge_index, edge_weight, n, dtype=x.dtype),
             (edge_index, edge_weight),
             ('gcn', False, True, True, n, x.dtype, x.device),

@@ -85,7 +85,7 @@ class SpectralConv(torch.nn.Module):
         """Scaled operator 2L/lambda_max - I (cached per graph)."""
         n = x.size(0)
         return resolve_operator(
-            x.new_empty(n, 1), edge_index, {'kind': 'laplacian',
+            torch.empty(n, 1, dtype=x.dtype, device=x.device), edge_index, {'kind': 'laplacian',
                             'normalization': self.normalization},
             lambda: laplacian_operator(edge_index, edge_weight, n,
                                        self.normalization, self.lambda_max,

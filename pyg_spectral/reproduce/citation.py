@@ -35,7 +35,7 @@ PAPER = {
     'mlp': {'Cora': 55.1, 'CiteSeer': 46.5, 'PubMed': 71.4},
 }
 # Kipf's Table 3 has no Chebyshev K=1 (PyG K=2) row
-MODELS = ['gcn', 'cheb-2', 'cheb-3', 'cheb-4', 'mlp']
+MODELS = ['gcn', 'cheb-2', 'cheb-3', 'cheb-4', 'mlp', 'scnn']
 
 
 class Net(torch.nn.Module):
@@ -61,6 +61,12 @@ class Net(torch.nn.Module):
             K = int(kind.split('-')[1])
             self.conv1 = lib.ChebConv(in_channels, hidden, K, bias=False)
             self.conv2 = lib.ChebConv(hidden, out_channels, K, bias=False)
+        elif kind == 'scnn':  # spline multipliers, chebyshev mode (ours)
+            from ..nn import SpectralConv
+            self.conv1 = SpectralConv(in_channels, hidden, 5, 'chebyshev',
+                                      K=10, bias=False)
+            self.conv2 = SpectralConv(hidden, out_channels, 5, 'chebyshev',
+                                      K=10, bias=False)
         else:
             raise ValueError(f"model must be one of {MODELS} (got {kind!r})")
 
@@ -73,7 +79,7 @@ class Net(torch.nn.Module):
     def _conv(self, conv, x, edge_index, lambda_max):
         if self.kind == 'mlp':
             return conv(x)
-        if self.kind == 'gcn':
+        if self.kind in ('gcn', 'scnn'):
             return conv(x, edge_index)
         return conv(x, edge_index, lambda_max=lambda_max)
 
@@ -152,7 +158,7 @@ def run(datasets: List[str], models: List[str], seeds: int, epochs: int,
         data = load_planetoid(name, root, download=download,
                               transform=NormalizeFeatures())
         jobs = [(m, i, s) for m in models for i in impls for s in
-                range(seeds) if not (i == 'pyg' and m == 'mlp')]
+                range(seeds) if not (i == 'pyg' and m in ('mlp', 'scnn'))]
         for m, impl, s in progress(jobs, desc=f'{name}'):
             r = train_one(data, m, s, impl, epochs)
             r['dataset'] = name
@@ -185,7 +191,8 @@ def _label(m: str) -> str:
     if m.startswith('cheb-'):
         K = int(m.split('-')[1])
         return f'ChebNet PyG K={K} (Kipf K={K - 1})'
-    return {'gcn': 'GCN', 'mlp': 'MLP'}.get(m, m)
+    return {'gcn': 'GCN', 'mlp': 'MLP',
+            'scnn': 'SCNN spline (5 B-splines, chebyshev K=10)'}.get(m, m)
 
 
 def to_markdown(summary: List[Dict], seeds: int) -> str:
