@@ -91,8 +91,9 @@ def _torch_kernel(op, x, alpha, z, beta, out):
     x = x.contiguous()
     if out is None:
         out = torch.empty_like(x, memory_format=torch.contiguous_format)
-    if op.num_edges == 0:
-        y = out.zero_()
+    if op.num_edges == 0:  # only the diagonal; `out` may alias `z`
+        y = out.zero_() if z is None else torch.mul(z, beta, out=out)
+        return _add_diag(op, y, x, alpha)
     elif z is None:
         # addmm with beta=0 ignores `out`'s old contents (NaN included) and,
         # unlike torch.mm on CSR, allocates no second output-sized buffer
@@ -101,10 +102,6 @@ def _torch_kernel(op, x, alpha, z, beta, out):
     else:
         y = torch.addmm(z, op.csr, x, beta=beta, alpha=alpha, out=out)
         return _add_diag(op, y, x, alpha)
-    y = _add_diag(op, y, x, alpha)
-    if z is not None:
-        y.add_(z, alpha=beta)
-    return y
 
 
 def _reference_kernel(op, x, alpha, z, beta, out):
