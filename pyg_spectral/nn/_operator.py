@@ -4,11 +4,12 @@ precomputed one passed in place of ``edge_index`` (see
 build."""
 from __future__ import annotations
 
-from typing import Callable, Dict, Sequence
+from typing import Callable, Dict, Optional, Sequence
 
+import torch
 from torch import Tensor
 
-from ..ops import SparseOperator, cached
+from ..ops import SparseOperator, cached, gcn_operator, laplacian_operator
 from ..ops.validation import check_x
 
 
@@ -28,6 +29,8 @@ def resolve_operator(x: Tensor, graph, expect: Dict[str, object],
     torch.sparse or a prebuilt :class:`SparseOperator`)."""
     check_x(x)
     if isinstance(graph, SparseOperator):
+        # (x: any tensor whose rows are the nodes and whose dtype/device the
+        # operator must have)
         for name, value in extra_args.items():
             if value is not None:
                 raise ValueError(f"{name} must be None when a precomputed "
@@ -45,3 +48,41 @@ def resolve_operator(x: Tensor, graph, expect: Dict[str, object],
             graph = graph.to(device=x.device, dtype=x.dtype)
         return graph
     return cached(build, tensors, static)
+
+
+def _node_probe(n: int, like: Tensor) -> Tensor:
+    """A ``[n, 1]`` stand-in for node features of ``like``'s dtype/device
+    (layers whose node axis is not the first one)."""
+    return torch.empty(n, 1, dtype=like.dtype, device=like.device)
+
+
+def laplacian_for(like: Tensor, n: int, graph, edge_weight=None,
+                  normalization: Optional[str] = 'sym', lambda_max=None,
+                  batch=None) -> SparseOperator:
+    """The scaled Laplacian of ``graph`` over ``n`` nodes, in ``like``'s
+    dtype/device: a precomputed operator, the cached one, or a new build.
+    Every layer on the Chebyshev engine gets its operator here."""
+    return resolve_operator(
+        _node_probe(n, like), graph,
+        {'kind': 'laplacian', 'normalization': normalization},
+        lambda: laplacian_operator(graph, edge_weight, n, normalization,
+                                   lambda_max, batch, dtype=like.dtype),
+        (graph, edge_weight, batch, lambda_max),
+        ('laplacian', normalization, n, like.dtype, like.device),
+        {'edge_weight': edge_weight, 'batch': batch,
+         'lambda_max': lambda_max})
+
+
+def gcn_for(like: Tensor, n: int, graph, edge_weight=None,
+            improved: bool = False, add_self_loops: bool = True,
+            normalize: bool = True) -> SparseOperator:
+    """GCN's normalized adjacency of ``graph`` (see :func:`laplacian_for`)."""
+    return resolve_operator(
+        _node_probe(n, like), graph,
+        {'kind': 'gcn', 'improved': improved,
+         'add_self_loops': add_self_loops, 'normalize': normalize},
+        lambda: gcn_operator(graph, edge_weight, n, improved,
+                             add_self_loops, normalize, dtype=like.dtype),
+        (graph, edge_weight),
+        ('gcn', improved, add_self_loops, normalize, n, like.dtype,
+         like.device), {'edge_weight': edge_weight})

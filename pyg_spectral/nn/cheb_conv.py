@@ -7,9 +7,9 @@ from torch_geometric.nn.conv import MessagePassing
 from torch_geometric.nn.dense.linear import Linear
 from torch_geometric.nn.inits import zeros
 
-from ..ops import cheb_filter, laplacian_operator
+from ..ops import cheb_filter
 from ..ops.validation import check_K, check_normalization, check_x
-from ._operator import lazy_init, resolve_operator
+from ._operator import laplacian_for, lazy_init
 
 
 class ChebConv(MessagePassing):
@@ -102,17 +102,8 @@ class ChebConv(MessagePassing):
 
     @torch.compiler.disable
     def _filter(self, x, edge_index, edge_weight, batch, lambda_max):
-        n = x.size(0)
-        op = resolve_operator(
-            x, edge_index, {'kind': 'laplacian',
-                            'normalization': self.normalization},
-            lambda: laplacian_operator(edge_index, edge_weight, n,
-                                       self.normalization, lambda_max, batch,
-                                       dtype=x.dtype),
-            (edge_index, edge_weight, batch, lambda_max),
-            ('cheb', self.normalization, n, x.dtype, x.device),
-            {'edge_weight': edge_weight, 'batch': batch,
-             'lambda_max': lambda_max})
+        op = laplacian_for(x, x.size(0), edge_index, edge_weight,
+                           self.normalization, lambda_max, batch)
         lazy_init(self.lins, x)
         weight = torch.stack([lin.weight for lin in self.lins])  # [K, F, C]
         return cheb_filter(x, weight.transpose(1, 2), op)  # Θ as [K, C, F]

@@ -7,10 +7,10 @@ from torch_geometric.nn.conv import MessagePassing
 from torch_geometric.nn.dense.linear import Linear
 from torch_geometric.nn.inits import zeros
 
-from ..ops import SparseOperator, gcn_operator
+from ..ops import SparseOperator
 from ..ops.features import project
 from ..ops.validation import check_x
-from ._operator import lazy_init, resolve_operator
+from ._operator import gcn_for, lazy_init
 
 
 class GCNConv(MessagePassing):
@@ -108,18 +108,8 @@ class GCNConv(MessagePassing):
     def _propagate(self, x, edge_index, edge_weight):
         op = self._cached_op
         if op is None:
-            n = x.size(0)
-            op = resolve_operator(
-                x, edge_index,
-                {'kind': 'gcn', 'improved': self.improved,
-                 'add_self_loops': self.add_self_loops,
-                 'normalize': self.normalize},
-                lambda: gcn_operator(edge_index, edge_weight, n,
-                                     self.improved, self.add_self_loops,
-                                     self.normalize, dtype=x.dtype),
-                (edge_index, edge_weight),
-                ('gcn', self.improved, self.add_self_loops, self.normalize,
-                 n, x.dtype, x.device), {'edge_weight': edge_weight})
+            op = gcn_for(x, x.size(0), edge_index, edge_weight,
+                         self.improved, self.add_self_loops, self.normalize)
             if self.cached:
                 self._cached_op = op
         elif op.num_nodes != x.size(0):

@@ -5,9 +5,9 @@ import torch
 from torch import Tensor
 from torch.nn import Parameter
 
-from ..ops import cheb_filter, gcn_operator, laplacian_operator
+from ..ops import cheb_filter
 from ..ops.validation import check_K, check_normalization
-from ._operator import resolve_operator
+from ._operator import gcn_for, laplacian_for
 
 
 class SpatialGraphConv(torch.nn.Module):
@@ -51,24 +51,11 @@ class SpatialGraphConv(torch.nn.Module):
 
     def operator(self, x: Tensor, edge_index, edge_weight=None,
                  lambda_max=None):
-        n = x.size(-2)
+        n = x.size(-2)  # node axis of [B, T, N, C]
         if self.kind == 'cheb':
-            return resolve_operator(
-                torch.empty(n, 1, dtype=x.dtype, device=x.device), edge_index,
-                {'kind': 'laplacian', 'normalization': self.normalization},
-                lambda: laplacian_operator(edge_index, edge_weight, n,
-                                           self.normalization, lambda_max,
-                                           dtype=x.dtype),
-                (edge_index, edge_weight, lambda_max),
-                ('cheb', self.normalization, n, x.dtype, x.device),
-                {'edge_weight': edge_weight, 'lambda_max': lambda_max})
-        return resolve_operator(
-            torch.empty(n, 1, dtype=x.dtype, device=x.device), edge_index,
-            {"kind": "gcn"},
-            lambda: gcn_operator(edge_index, edge_weight, n, dtype=x.dtype),
-            (edge_index, edge_weight),
-            ('gcn', False, True, True, n, x.dtype, x.device),
-            {'edge_weight': edge_weight})
+            return laplacian_for(x, n, edge_index, edge_weight,
+                                 self.normalization, lambda_max)
+        return gcn_for(x, n, edge_index, edge_weight)
 
     def forward(self, x: Tensor, edge_index, edge_weight=None,
                 lambda_max=None) -> Tensor:

@@ -5,10 +5,10 @@ import torch
 from torch import Tensor
 from torch.nn import Parameter
 
-from ..ops import cheb_filter, laplacian_operator
+from ..ops import cheb_filter
 from ..ops.spline import bspline_basis, chebyshev_coefficients
 from ..ops.validation import check_K, check_lambda_max, check_normalization
-from ._operator import resolve_operator
+from ._operator import laplacian_for
 
 
 class SpectralConv(torch.nn.Module):
@@ -83,16 +83,8 @@ class SpectralConv(torch.nn.Module):
 
     def _laplacian(self, x, edge_index, edge_weight):
         """Scaled operator 2L/lambda_max - I (cached per graph)."""
-        n = x.size(0)
-        return resolve_operator(
-            torch.empty(n, 1, dtype=x.dtype, device=x.device), edge_index, {'kind': 'laplacian',
-                            'normalization': self.normalization},
-            lambda: laplacian_operator(edge_index, edge_weight, n,
-                                       self.normalization, self.lambda_max,
-                                       dtype=x.dtype),
-            (edge_index, edge_weight),
-            ('cheb', self.normalization, n, x.dtype, x.device,
-             self.lambda_max), {'edge_weight': edge_weight})
+        return laplacian_for(x, x.size(0), edge_index, edge_weight,
+                             self.normalization, self.lambda_max)
 
     def forward(self, x: Tensor, edge_index, edge_weight=None) -> Tensor:
         if x.dim() not in (2, 3) or x.size(-1) != self.in_channels:

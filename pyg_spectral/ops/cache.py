@@ -61,9 +61,10 @@ def cached(build: Callable[[], object], tensors: Sequence, static: tuple):
     _stats['misses'] += 1
     value = build()
 
-    def _drop(_ref, key=key):
-        _entries.pop(key, None)
-        _refs.pop(key, None)
+    def _drop(_ref, key=key, entries=_entries, refs=_refs):
+        # bound at definition: module globals may be gone at interpreter exit
+        entries.pop(key, None)
+        refs.pop(key, None)
 
     # keep weak references alive as long as the entry: a dead tensor drops it
     refs = [weakref.ref(t, _drop) for t in ts]

@@ -96,28 +96,27 @@ def clenshaw(op: SparseOperator, z: Union[Tensor, Sequence[Tensor],
     ``[N, F]`` buffers ever live (the function must return fresh tensors:
     they are reused as work buffers). A tensor or sequence is not
     modified."""
-    get = z if callable(z) else (lambda k: z[k])
+    fresh = callable(z)  # Z_k from a callable are ours to overwrite
+    get = z if fresh else (lambda k: z[k])
     if K is None:
         K = len(z)
     b1 = get(K - 1)  # b_{k+1}
     if K == 1:
-        return b1.clone() if not callable(z) else b1
-    b2 = None  # b_{k+2}
-    own = set()  # buffers allocated here, safe to overwrite
+        return b1 if fresh else b1.clone()
+    b2, b1_own, b2_own = None, fresh, False  # b_{k+2}; "own": a work buffer
     for k in range(K - 2, -1, -1):
         alpha = 1.0 if k == 0 else 2.0
         zk = get(k)
         auto = _autograd(op, zk) or _autograd(op, b1)
         if b2 is None:
-            t = zk
-        elif not auto and id(b2) in own:
-            t = torch.sub(zk, b2, out=b2)
+            t, t_own = zk, fresh
+        elif b2_own and not auto:  # Z_k - b_{k+2} into b_{k+2}'s buffer
+            t, t_own = torch.sub(zk, b2, out=b2), True
         else:
-            t = zk - b2
-        out = t if (not auto and (id(t) in own or callable(z))) else None
-        new = op.matmul(b1, alpha=alpha, z=t, out=out)
-        own.add(id(new))
-        b1, b2 = new, b1
+            t, t_own = zk - b2, True
+        new = op.matmul(b1, alpha=alpha, z=t,
+                        out=t if (t_own and not auto) else None)
+        b1, b2, b1_own, b2_own = new, b1, True, b1_own
     return b1
 
 

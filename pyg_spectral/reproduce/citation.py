@@ -1,4 +1,4 @@
-"""Kipf & Welling's semi-supervised node classification protocol on the
+r"""Kipf & Welling's semi-supervised node classification protocol on the
 Planetoid citation graphs (public split), with this package's layers and,
 optionally, PyG's own.
 

@@ -38,8 +38,8 @@ def mean_std(values):
 
 def write_json(path: str, obj) -> None:
     os.makedirs(os.path.dirname(path) or '.', exist_ok=True)
-    with open(path, 'w') as f:
-        json.dump(obj, f, indent=1)
+    with open(path, 'w') as f:  # compact: per-epoch histories are long
+        json.dump(obj, f, separators=(',', ':'))
 
 
 def write_text(path: str, text: str) -> None:
