@@ -46,6 +46,9 @@ class ChebOperator(BaseTransform):
         check_normalization(normalization)
         if lambda_max != 'estimate':
             check_lambda_max(lambda_max)
+        if method not in ('power', 'lanczos'):
+            raise ValueError(f"method must be 'power' or 'lanczos' "
+                             f"(got {method!r})")
         self.normalization = normalization
         self.lambda_max = lambda_max
         self.method = method

@@ -44,6 +44,8 @@ def distance_to_adjacency(dist: np.ndarray, sigma2: float = 0.1,
     dist = np.asarray(dist, dtype=np.float64)
     if dist.ndim != 2 or dist.shape[0] != dist.shape[1]:
         raise ValueError(f"dist must be a square matrix (got {dist.shape})")
+    if not np.isfinite(dist).all():
+        raise ValueError("dist contains NaN or Inf")
     if sigma2 <= 0 or scale <= 0:
         raise ValueError("sigma2 and scale must be > 0")
     w = np.exp(-(dist / scale) ** 2 / sigma2)
@@ -56,6 +58,10 @@ def dense_to_graph(adj: np.ndarray) -> Tuple[Tensor, Tensor]:
     """``(edge_index, edge_weight)`` of the nonzeros of a dense adjacency
     (``adj[i, j]`` = weight of edge i -> j), self-loops dropped."""
     adj = np.array(adj, dtype=np.float64)
+    if adj.ndim != 2 or adj.shape[0] != adj.shape[1]:
+        raise ValueError(f"adj must be a square matrix (got {adj.shape})")
+    if not np.isfinite(adj).all():
+        raise ValueError("adj contains NaN or Inf")
     np.fill_diagonal(adj, 0.0)
     src, dst = np.nonzero(adj)
     ei = torch.from_numpy(np.stack([src, dst])).long()

@@ -23,6 +23,8 @@ import scipy.sparse as sp
 import torch
 from torch import Tensor
 
+from ..ops.adjacency import infer_num_nodes, to_edge_index
+
 
 def _to_csr(edge_index: Tensor, edge_weight, n: int) -> sp.csr_matrix:
     ei = edge_index.cpu().numpy()
@@ -63,7 +65,15 @@ def coarsen(edge_index: Tensor, edge_weight=None, num_nodes: int = None,
     """Returns, per level, ``(edge_index, edge_weight, cluster)``: the
     coarsened graph and the cluster of every node of the previous level
     (``cluster`` ``[N_prev]`` with values in ``[0, N_new)``)."""
-    n = num_nodes if num_nodes is not None else int(edge_index.max()) + 1
+    edge_index, edge_weight, num_nodes = to_edge_index(
+        edge_index, edge_weight, num_nodes)
+    n = infer_num_nodes(edge_index, num_nodes)
+    if isinstance(levels, bool) or not isinstance(levels, int) or levels < 0:
+        raise ValueError(f"levels must be an int >= 0 (got {levels!r})")
+    if edge_weight is not None and edge_weight.numel() and \
+            bool((edge_weight < 0).any()):
+        raise ValueError("edge_weight must be non-negative (normalized-cut "
+                         "matching)")
     W = _to_csr(edge_index, edge_weight, n)
     rng = np.random.default_rng(seed)
     out = []

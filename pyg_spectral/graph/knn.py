@@ -23,6 +23,8 @@ def knn_gaussian_graph(points, k: int = 8) -> Tuple[Tensor, Tensor]:
     z = np.asarray(points, dtype=np.float64)
     if z.ndim != 2:
         raise ValueError(f"points must be [n, dim] (got {z.shape})")
+    if not np.isfinite(z).all():
+        raise ValueError("points contain NaN or Inf")
     n = z.shape[0]
     if not 1 <= k < n:
         raise ValueError(f"k must be in [1, {n - 1}] (got {k})")
@@ -44,6 +46,8 @@ def knn_gaussian_graph(points, k: int = 8) -> Tuple[Tensor, Tensor]:
 def grid_graph(m: int, k: int = 8) -> Tuple[Tensor, Tensor]:
     """The ``m x m`` pixel grid as a kNN Gaussian graph (8-NN for MNIST as
     Defferrard et al.); node ``r * m + c`` is pixel ``(r, c)``."""
+    if isinstance(m, bool) or not isinstance(m, int) or m < 2:
+        raise ValueError(f"m must be an int >= 2 (got {m!r})")
     r, c = np.meshgrid(np.arange(m), np.arange(m), indexing='ij')
     z = np.stack([r.ravel(), c.ravel()], 1) / max(m - 1, 1)
     return knn_gaussian_graph(z, k)
@@ -56,4 +60,6 @@ def estimate_graph(X, k: int = 8) -> Tuple[Tensor, Tensor]:
     X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2:
         raise ValueError(f"X must be [samples, features] (got {X.shape})")
+    if not np.isfinite(X).all():
+        raise ValueError("X contains NaN or Inf")
     return knn_gaussian_graph(X.T, k)

@@ -10,7 +10,8 @@ import torch
 from torch import Tensor
 
 from ..ops import SparseOperator, cached, gcn_operator, laplacian_operator
-from ..ops.validation import check_x
+from ..ops.adjacency import graph_device
+from ..ops.validation import check_same_device, check_x
 
 
 def lazy_init(lins, x: Tensor) -> None:
@@ -28,6 +29,10 @@ def resolve_operator(x: Tensor, graph, expect: Dict[str, object],
     """Returns the operator for ``graph`` (edge_index, SparseTensor,
     torch.sparse or a prebuilt :class:`SparseOperator`)."""
     check_x(x)
+    device = None if isinstance(graph, SparseOperator) \
+        else graph_device(graph)  # (a precomputed operator moves to x)
+    if device is not None:
+        check_same_device('x', x.device, 'edge_index', device)
     if isinstance(graph, SparseOperator):
         # (x: any tensor whose rows are the nodes and whose dtype/device the
         # operator must have)

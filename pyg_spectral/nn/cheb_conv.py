@@ -8,7 +8,9 @@ from torch_geometric.nn.dense.linear import Linear
 from torch_geometric.nn.inits import zeros
 
 from ..ops import cheb_filter
-from ..ops.validation import check_K, check_normalization, check_x
+from ..ops.validation import (check_K, check_normalization,
+                              check_positive_int)
+from ._checks import check_input, checked_forward
 from ._operator import laplacian_for, lazy_init
 
 
@@ -63,6 +65,8 @@ class ChebConv(MessagePassing):
                  **kwargs):
         kwargs.setdefault('aggr', 'add')
         super().__init__(**kwargs)
+        check_positive_int(in_channels, 'in_channels', allow=(-1, ))
+        check_positive_int(out_channels, 'out_channels')
         check_K(K)
         check_normalization(normalization)
         if self.flow != 'source_to_target':
@@ -91,10 +95,11 @@ class ChebConv(MessagePassing):
     def K(self) -> int:
         return len(self.lins)
 
+    @checked_forward
     def forward(self, x: Tensor, edge_index, edge_weight: Optional[Tensor] = None,
                 batch: Optional[Tensor] = None,
                 lambda_max=None) -> Tensor:
-        check_x(x)
+        check_input(self, x, (2, ), '[num_nodes, channels]', self.in_channels)
         out = self._filter(x, edge_index, edge_weight, batch, lambda_max)
         if self.bias is not None:
             out = out + self.bias

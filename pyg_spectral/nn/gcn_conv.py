@@ -9,7 +9,8 @@ from torch_geometric.nn.inits import zeros
 
 from ..ops import SparseOperator
 from ..ops.features import project
-from ..ops.validation import check_x
+from ..ops.validation import check_positive_int
+from ._checks import check_input, checked_forward
 from ._operator import gcn_for, lazy_init
 
 
@@ -69,6 +70,8 @@ class GCNConv(MessagePassing):
         if self.flow != 'source_to_target':
             raise ValueError(f"flow must be 'source_to_target' "
                              f"(got {self.flow!r})")
+        check_positive_int(in_channels, 'in_channels', allow=(-1, ))
+        check_positive_int(out_channels, 'out_channels')
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.improved = improved
@@ -90,6 +93,7 @@ class GCNConv(MessagePassing):
         zeros(self.bias)
         self._cached_op = None
 
+    @checked_forward
     def forward(self, x: Tensor, edge_index,
                 edge_weight: Optional[Tensor] = None) -> Tensor:
         if isinstance(x, (tuple, list)) and all(
@@ -98,7 +102,7 @@ class GCNConv(MessagePassing):
                              f"tuple of node features as input while this "
                              f"layer does not support bipartite message "
                              f"passing")
-        check_x(x)
+        check_input(self, x, (2, ), '[num_nodes, channels]', self.in_channels)
         out = self._propagate(x, edge_index, edge_weight)
         if self.bias is not None:
             out = out + self.bias

@@ -2,6 +2,9 @@ import torch
 from torch import Tensor
 from torch_geometric.utils import scatter
 
+from ..ops.validation import check_same_device, check_x
+from ._checks import checked_forward
+
 
 class GraphPool(torch.nn.Module):
     r"""Pooling over the clusters of a coarsening level
@@ -15,6 +18,15 @@ class GraphPool(torch.nn.Module):
     def __init__(self, cluster: Tensor, reduce: str = 'max',
                  node_dim: int = -2):
         super().__init__()
+        if not isinstance(cluster, Tensor) or cluster.is_floating_point() \
+                or cluster.dim() != 1:
+            raise TypeError("cluster must be a 1-D integer Tensor (node -> "
+                            "cluster index)")
+        if cluster.numel() and int(cluster.min()) < 0:
+            raise ValueError("cluster contains a negative cluster index")
+        if isinstance(node_dim, bool) or not isinstance(node_dim, int):
+            raise TypeError(f"node_dim must be an int "
+                            f"(got {type(node_dim).__name__})")
         if reduce not in ('max', 'mean'):
             raise ValueError(f"reduce must be 'max' or 'mean' "
                              f"(got {reduce!r})")
@@ -22,7 +34,14 @@ class GraphPool(torch.nn.Module):
         self.num_clusters = int(cluster.max()) + 1 if cluster.numel() else 0
         self.reduce, self.node_dim = reduce, node_dim
 
+    @checked_forward
     def forward(self, x: Tensor) -> Tensor:
+        check_x(x, dims=(1, 2, 3, 4), layout='[..., N, ..., C]')
+        if not -x.dim() <= self.node_dim < x.dim():
+            raise ValueError(f"node_dim={self.node_dim} is out of range for "
+                             f"x with {x.dim()} dimensions")
+        if x.device != self.cluster.device:
+            check_same_device('x', x.device, 'cluster', self.cluster.device)
         dim = self.node_dim % x.dim()
         if x.size(dim) != self.cluster.numel():
             raise ValueError(f"x has {x.size(dim)} nodes but the clustering "

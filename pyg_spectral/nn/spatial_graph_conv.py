@@ -6,7 +6,8 @@ from torch import Tensor
 from torch.nn import Parameter
 
 from ..ops import cheb_filter
-from ..ops.validation import check_K, check_normalization
+from ..ops.validation import check_K, check_normalization, check_positive_int
+from ._checks import check_input, checked_forward
 from ._operator import gcn_for, laplacian_for
 
 
@@ -33,6 +34,8 @@ class SpatialGraphConv(torch.nn.Module):
         super().__init__()
         if kind not in ('cheb', 'gcn'):
             raise ValueError(f"kind must be 'cheb' or 'gcn' (got {kind!r})")
+        check_positive_int(in_channels, 'in_channels')
+        check_positive_int(out_channels, 'out_channels')
         check_K(K)
         check_normalization(normalization)
         self.in_channels, self.out_channels = in_channels, out_channels
@@ -57,11 +60,10 @@ class SpatialGraphConv(torch.nn.Module):
                                  self.normalization, lambda_max)
         return gcn_for(x, n, edge_index, edge_weight)
 
+    @checked_forward
     def forward(self, x: Tensor, edge_index, edge_weight=None,
                 lambda_max=None) -> Tensor:
-        if x.dim() != 4 or x.size(-1) != self.in_channels:
-            raise ValueError(f"x must have shape [B, T, N, "
-                             f"{self.in_channels}] (got {list(x.shape)})")
+        check_input(self, x, (4, ), '[B, T, N, channels]', self.in_channels)
         B, T, N, C = x.shape
         op = self.operator(x, edge_index, edge_weight, lambda_max)
         xn = x.permute(2, 0, 1, 3).reshape(N, B * T, C)  # [N, B*T, C]

@@ -7,7 +7,9 @@ from torch.nn import Parameter
 
 from ..ops import cheb_filter
 from ..ops.spline import bspline_basis, chebyshev_coefficients
-from ..ops.validation import check_K, check_lambda_max, check_normalization
+from ..ops.validation import (check_K, check_lambda_max, check_normalization,
+                              check_positive_int)
+from ._checks import check_input, checked_forward
 from ._operator import laplacian_for
 
 
@@ -57,9 +59,16 @@ class SpectralConv(torch.nn.Module):
         if mode not in ('chebyshev', 'exact'):
             raise ValueError(f"mode must be 'chebyshev' or 'exact' "
                              f"(got {mode!r})")
+        check_positive_int(in_channels, 'in_channels')
+        check_positive_int(out_channels, 'out_channels')
+        check_positive_int(num_basis, 'num_basis')
+        check_positive_int(max_exact_nodes, 'max_exact_nodes')
         check_K(K)
         check_normalization(normalization)
         check_lambda_max(lambda_max)
+        if isinstance(lambda_max, Tensor):
+            raise TypeError("lambda_max must be a float (the spectral "
+                            "domain of the splines)")
         if num_basis < 4:
             raise ValueError(f"num_basis must be >= 4 for cubic splines "
                              f"(got {num_basis})")
@@ -86,11 +95,10 @@ class SpectralConv(torch.nn.Module):
         return laplacian_for(x, x.size(0), edge_index, edge_weight,
                              self.normalization, self.lambda_max)
 
+    @checked_forward
     def forward(self, x: Tensor, edge_index, edge_weight=None) -> Tensor:
-        if x.dim() not in (2, 3) or x.size(-1) != self.in_channels:
-            raise ValueError(f"x must be [N, {self.in_channels}] or "
-                             f"[N, M, {self.in_channels}] "
-                             f"(got {list(x.shape)})")
+        check_input(self, x, (2, 3), '[N, channels] or [N, M, channels]',
+                    self.in_channels)
         op = self._laplacian(x, edge_index, edge_weight)
         if self.mode == 'chebyshev':
             coef = self.cheb_coef.to(self.weight.dtype)  # [M, K]

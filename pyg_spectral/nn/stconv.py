@@ -4,6 +4,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ..ops.validation import check_positive_int, check_probability
+from ._checks import check_input, checked_forward
 from .spatial_graph_conv import SpatialGraphConv
 from .temporal_conv import Align, TemporalConv
 
@@ -34,6 +36,8 @@ class STConv(torch.nn.Module):
                  normalization: Optional[str] = 'sym',
                  temporal_activation: str = 'relu', dropout: float = 0.0):
         super().__init__()
+        check_positive_int(num_nodes, 'num_nodes')
+        check_probability(dropout, 'dropout')
         spatial_channels = spatial_channels or hidden_channels
         self.in_channels, self.hidden_channels = in_channels, hidden_channels
         self.spatial_channels, self.out_channels = spatial_channels, \
@@ -49,8 +53,14 @@ class STConv(torch.nn.Module):
                                       kernel_size, temporal_activation)
         self.norm = torch.nn.LayerNorm([num_nodes, out_channels])
 
+    @checked_forward
     def forward(self, x: Tensor, edge_index, edge_weight=None,
                 lambda_max=None) -> Tensor:
+        check_input(self, x, (4, ), '[B, T, N, channels]', self.in_channels)
+        if x.size(2) != self.num_nodes:
+            raise ValueError(f"x has {x.size(2)} nodes (dim 2 of [B, T, N, "
+                             f"C]) but the block was built for num_nodes="
+                             f"{self.num_nodes}")
         h = self.temporal1(x)
         h = torch.relu(self.spatial(h, edge_index, edge_weight, lambda_max)
                        + self.align(h))

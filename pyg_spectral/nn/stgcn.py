@@ -3,6 +3,8 @@ from typing import Optional, Sequence
 import torch
 from torch import Tensor
 
+from ..ops.validation import check_positive_int
+from ._checks import check_input, checked_forward
 from .stconv import STConv
 from .temporal_conv import TemporalConv
 
@@ -21,6 +23,8 @@ class OutputLayer(torch.nn.Module):
     def __init__(self, channels: int, time_steps: int, num_nodes: int,
                  out_channels: int = 1):
         super().__init__()
+        check_positive_int(num_nodes, 'num_nodes')
+        check_positive_int(out_channels, 'out_channels')
         self.temporal = TemporalConv(channels, channels, time_steps, 'glu')
         self.norm = torch.nn.LayerNorm([num_nodes, channels])
         self.gate = TemporalConv(channels, channels, 1, 'sigmoid')
@@ -28,7 +32,9 @@ class OutputLayer(torch.nn.Module):
         self.node_bias = torch.nn.Parameter(torch.zeros(num_nodes,
                                                         out_channels))
 
+    @checked_forward
     def forward(self, x: Tensor) -> Tensor:
+        check_input(self, x, (4, ), '[B, T, N, channels]', self.temporal.in_channels)
         h = self.gate(self.norm(self.temporal(x)))  # [B, 1, N, C]
         return self.fc(h[:, 0]) + self.node_bias  # [B, N, out]
 
@@ -59,6 +65,9 @@ class STGCN(torch.nn.Module):
                  normalization: Optional[str] = 'sym', out_channels: int = 1,
                  dropout: float = 0.0, temporal_activation: str = 'relu'):
         super().__init__()
+        check_positive_int(num_nodes, 'num_nodes')
+        check_positive_int(n_his, 'n_his')
+        check_positive_int(kernel_size, 'kernel_size')
         self.blocks = torch.nn.ModuleList()
         t = n_his
         for b in blocks:
@@ -82,8 +91,11 @@ class STGCN(torch.nn.Module):
         self.output = OutputLayer(blocks[-1][-1], t, num_nodes, out_channels)
         self.num_nodes, self.n_his = num_nodes, n_his
 
+    @checked_forward
     def forward(self, x: Tensor, edge_index, edge_weight=None,
                 lambda_max=None) -> Tensor:
+        check_input(self, x, (4, ), f'[B, {self.n_his}, {self.num_nodes}, '
+                    f'channels]', self.blocks[0].in_channels)
         if x.dim() != 4 or x.size(1) != self.n_his or \
                 x.size(2) != self.num_nodes:
             raise ValueError(f"x must have shape [B, {self.n_his}, "

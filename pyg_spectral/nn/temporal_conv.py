@@ -3,6 +3,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ..ops.validation import check_positive_int
+from ._checks import check_input, checked_forward
+
 ACTIVATIONS = ('glu', 'relu', 'sigmoid', 'linear')
 
 
@@ -14,11 +17,15 @@ class Align(torch.nn.Module):
 
     def __init__(self, in_channels: int, out_channels: int):
         super().__init__()
+        check_positive_int(in_channels, 'in_channels')
+        check_positive_int(out_channels, 'out_channels')
         self.in_channels, self.out_channels = in_channels, out_channels
         self.lin = torch.nn.Linear(in_channels, out_channels, bias=False) \
             if in_channels > out_channels else None
 
+    @checked_forward
     def forward(self, x: Tensor) -> Tensor:
+        check_input(self, x, (4, ), '[B, T, N, channels]', self.in_channels)
         if self.lin is not None:
             return self.lin(x)
         if self.in_channels < self.out_channels:
@@ -55,8 +62,9 @@ class TemporalConv(torch.nn.Module):
         if activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {ACTIVATIONS} "
                              f"(got {activation!r})")
-        if kernel_size < 1:
-            raise ValueError(f"kernel_size must be >= 1 (got {kernel_size})")
+        check_positive_int(in_channels, 'in_channels')
+        check_positive_int(out_channels, 'out_channels')
+        check_positive_int(kernel_size, 'kernel_size')
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size, self.activation = kernel_size, activation
         width = 2 * out_channels if activation == 'glu' else out_channels
@@ -70,10 +78,9 @@ class TemporalConv(torch.nn.Module):
         if self.align is not None and self.align.lin is not None:
             self.align.lin.reset_parameters()
 
+    @checked_forward
     def forward(self, x: Tensor) -> Tensor:
-        if x.dim() != 4 or x.size(-1) != self.in_channels:
-            raise ValueError(f"x must have shape [B, T, N, "
-                             f"{self.in_channels}] (got {list(x.shape)})")
+        check_input(self, x, (4, ), '[B, T, N, channels]', self.in_channels)
         B, T, N, C = x.shape
         kt = self.kernel_size
         if T < kt:

@@ -16,7 +16,8 @@ from typing import Optional, Tuple
 import torch
 from torch import Tensor
 
-from .validation import check_edge_index, check_edge_weight
+from .validation import (check_edge_index, check_edge_weight,
+                         check_num_nodes, check_same_device)
 
 
 def is_torch_sparse_tensor(adj) -> bool:
@@ -35,6 +36,7 @@ def to_edge_index(adj, edge_weight: Optional[Tensor] = None,
     """Returns ``(edge_index, edge_weight, num_nodes)`` for any accepted
     graph input, validated. ``num_nodes`` is taken from the sparse matrix's
     size where there is one."""
+    num_nodes = check_num_nodes(num_nodes)
     if is_sparse_tensor(adj) or is_torch_sparse_tensor(adj):
         if edge_weight is not None:
             raise ValueError("edge_weight must be None when the graph is "
@@ -61,7 +63,17 @@ def to_edge_index(adj, edge_weight: Optional[Tensor] = None,
         return edge_index, value, n
     check_edge_index(adj, num_nodes)
     check_edge_weight(edge_weight, adj.size(1))
+    if edge_weight is not None:
+        check_same_device('edge_weight', edge_weight.device, 'edge_index',
+                          adj.device)
     return adj, edge_weight, num_nodes
+
+
+def graph_device(adj) -> Optional[torch.device]:
+    """The device of any accepted graph input (None if unknown)."""
+    if is_sparse_tensor(adj):
+        return adj.device()
+    return adj.device if isinstance(adj, Tensor) else None
 
 
 def infer_num_nodes(edge_index: Tensor, num_nodes: Optional[int]) -> int:

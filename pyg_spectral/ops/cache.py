@@ -88,6 +88,8 @@ def clear_cache() -> None:
 
 def set_cache_size(n: int) -> None:
     """Keeps at most ``n`` operators (0 disables caching)."""
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        raise ValueError(f"n must be an int >= 0 (got {n!r})")
     _MAXSIZE[0] = int(n)
     while len(_entries) > max(n, 0):
         old, _ = _entries.popitem(last=False)

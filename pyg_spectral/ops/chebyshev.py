@@ -46,6 +46,7 @@ from torch import Tensor
 
 from .features import project, project_t, to_dense
 from .operator import SparseOperator
+from .validation import check_K, check_same_device
 
 
 def _autograd(op: SparseOperator, t: Tensor) -> bool:
@@ -72,9 +73,31 @@ def cheb_terms(op: SparseOperator, x: Tensor, K: int) -> Iterator[Tensor]:
         yield cur
 
 
+def check_op_and_x(op, x, name: str = 'x') -> None:
+    """``op`` a :class:`SparseOperator`; ``x`` a floating tensor with its
+    node count, dtype and device."""
+    if not isinstance(op, SparseOperator):
+        raise TypeError(f"op must be a SparseOperator (got "
+                        f"{type(op).__name__}; build one with "
+                        f"laplacian_operator or gcn_operator)")
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{name} must be a Tensor (got {type(x).__name__})")
+    if not x.is_floating_point():
+        raise TypeError(f"{name} must be floating point (got {x.dtype})")
+    if x.dim() == 0 or x.size(0) != op.num_nodes:
+        raise ValueError(f"{name} has {x.size(0) if x.dim() else 0} rows "
+                         f"but the graph has {op.num_nodes} nodes")
+    check_same_device(name, x.device, 'op', op.device)
+    if x.dtype != op.dtype:
+        raise TypeError(f"{name} has dtype {x.dtype} but op is {op.dtype} "
+                        f"(op.to(dtype=...) converts it)")
+
+
 def cheb_basis(op: SparseOperator, x: Tensor, K: int) -> Tensor:
     r"""Returns :math:`[T_0(\mathbf{S})\mathbf{X}, \dots,
     T_{K-1}(\mathbf{S})\mathbf{X}]` stacked as ``[K, N, C]``."""
+    check_K(K)
+    check_op_and_x(op, x)
     if _autograd(op, x):
         return torch.stack(list(cheb_terms(op, x, K)))
     out = x.new_empty((K, ) + tuple(x.shape))  # [K, N, C]
@@ -96,6 +119,14 @@ def clenshaw(op: SparseOperator, z: Union[Tensor, Sequence[Tensor],
     ``[N, F]`` buffers ever live (the function must return fresh tensors:
     they are reused as work buffers). A tensor or sequence is not
     modified."""
+    if callable(z):
+        check_K(K)
+    else:
+        if K is not None:
+            check_K(K)
+        if len(z) == 0:
+            raise ValueError("z holds no terms (K must be >= 1)")
+        check_op_and_x(op, z[0], 'z[0]')
     fresh = callable(z)  # Z_k from a callable are ours to overwrite
     get = z if fresh else (lambda k: z[k])
     if K is None:
@@ -254,12 +285,15 @@ def cheb_filter(x: Tensor, weight: Tensor, op: SparseOperator,
     which case the same recurrences run in plain autograd (slower, stores the
     K terms) so that gradients reach the edge weights. ``order`` forces
     ``'clenshaw'`` or ``'basis'`` (default: :func:`use_clenshaw`)."""
-    if weight.dim() != 3:
-        raise ValueError(f"weight must have shape [K, C, F] "
+    check_op_and_x(op, x)
+    if not isinstance(weight, Tensor) or not weight.is_floating_point():
+        raise TypeError("weight must be a floating-point Tensor")
+    if weight.dim() != 3 or weight.size(0) < 1:
+        raise ValueError(f"weight must have shape [K, C, F] with K >= 1 "
                          f"(got {list(weight.shape)})")
-    if x.size(0) != op.num_nodes:
-        raise ValueError(f"x has {x.size(0)} rows but the graph has "
-                         f"{op.num_nodes} nodes")
+    if weight.dtype != x.dtype:
+        raise TypeError(f"weight has dtype {weight.dtype} but x is "
+                        f"{x.dtype}")
     if x.size(-1) != weight.size(1):
         raise ValueError(f"x has {x.size(-1)} channels but weight expects "
                          f"{weight.size(1)}")

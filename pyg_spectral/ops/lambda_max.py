@@ -26,7 +26,8 @@ from torch import Tensor
 from .adjacency import infer_num_nodes, to_edge_index
 from .normalize import laplacian_terms
 from .operator import SparseOperator
-from .validation import check_batch, check_normalization
+from .validation import (check_batch, check_normalization,
+                         check_positive_int)
 
 
 def _segment_sum(v: Tensor, batch: Tensor, num_graphs: int) -> Tensor:
@@ -46,6 +47,7 @@ def estimate_lambda_max(edge_index, edge_weight: Optional[Tensor] = None,
     if method not in ('power', 'lanczos'):
         raise ValueError(f"method must be 'power' or 'lanczos' "
                          f"(got {method!r})")
+    check_positive_int(num_iters, 'num_iters')
     if not margin >= 1.0:
         raise ValueError(f"margin must be >= 1 (got {margin})")
     edge_index, edge_weight, num_nodes = to_edge_index(

@@ -31,7 +31,8 @@ from torch import Tensor
 
 from .adjacency import infer_num_nodes, to_edge_index
 from .operator import SparseOperator
-from .validation import check_batch, check_lambda_max, check_normalization
+from .validation import (check_batch, check_lambda_max,
+                         check_nonnegative_degree, check_normalization)
 
 LambdaMax = Union[None, float, Tensor]
 
@@ -58,6 +59,7 @@ def laplacian_terms(edge_index: Tensor, edge_weight: Optional[Tensor],
     deg = w.new_zeros(num_nodes).index_add(0, src, w)
     if normalization is None:
         return src, dst, w, deg
+    check_nonnegative_degree(deg, repr(normalization))
     if normalization == 'sym':
         dinv = _inv_pow(deg, -0.5)
         p = dinv[src] * w * dinv[dst]
@@ -178,6 +180,7 @@ def gcn_operator(edge_index, edge_weight: Optional[Tensor] = None,
                 normalize=normalize)
     if normalize:
         deg = loop_w.index_add(0, dst, w_off)
+        check_nonnegative_degree(deg, 'GCN')
         dinv = _inv_pow(deg, -0.5)
         val = dinv[src] * w_off * dinv[dst]
         diag = dinv * dinv * loop_w

@@ -32,6 +32,8 @@ from typing import Optional, Union
 import torch
 from torch import Tensor
 
+from .validation import check_edge_index, check_num_nodes
+
 Diag = Union[None, float, Tensor]
 
 _INT32_MAX = 2**31 - 1
@@ -97,6 +99,11 @@ class SparseOperator:
     @classmethod
     def from_coo(cls, dst: Tensor, src: Tensor, val: Tensor, diag: Diag,
                  num_nodes: int, **kwargs) -> 'SparseOperator':
+        if not (dst.shape == src.shape == val.shape) or dst.dim() != 1:
+            raise ValueError(f"dst, src and val must be 1-D of equal length "
+                             f"(got {list(dst.shape)}, {list(src.shape)}, "
+                             f"{list(val.shape)})")
+        check_edge_index(torch.stack([src, dst]), check_num_nodes(num_nodes))
         crow, col, val = coo_to_csr(dst, src, val, num_nodes)
         return cls(crow, col, val, diag, num_nodes, **kwargs)
 

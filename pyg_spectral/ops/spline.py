@@ -21,8 +21,11 @@ import math
 import torch
 from torch import Tensor
 
+from .validation import check_K, check_lambda_max
+
 
 def knots(num_basis: int, lambda_max: float, degree: int = 3) -> Tensor:
+    check_lambda_max(lambda_max)
     if num_basis < degree + 1:
         raise ValueError(f"num_basis must be >= degree + 1 = {degree + 1} "
                          f"(got {num_basis})")
@@ -67,6 +70,8 @@ def chebyshev_coefficients(fn, K: int, lambda_max: float,
     r"""``[..., K]`` coefficients :math:`c_k` with :math:`f(\lambda) \approx
     \sum_k c_k T_k(2\lambda/\lambda_{\max} - 1)`; ``fn`` maps a ``[P]``
     float64 tensor of points to ``[P, ...]``."""
+    check_K(K)
+    check_lambda_max(lambda_max)
     P = num_points or max(2 * K, 64)
     theta = math.pi * (torch.arange(P, dtype=torch.float64) + 0.5) / P
     lam = (torch.cos(theta) + 1.0) * lambda_max / 2.0

@@ -7,7 +7,7 @@ message, so that bad input never reaches a sparse kernel.
 from __future__ import annotations
 
 import math
-from typing import Optional
+from typing import Optional, Tuple
 
 import torch
 from torch import Tensor
@@ -30,6 +30,18 @@ def check_K(K) -> int:
     return K
 
 
+def check_num_nodes(num_nodes) -> Optional[int]:
+    if num_nodes is None:
+        return None
+    if isinstance(num_nodes, bool) or isinstance(num_nodes, float) or \
+            not hasattr(num_nodes, '__index__'):
+        raise TypeError(f"num_nodes must be an int or None "
+                        f"(got {type(num_nodes).__name__})")
+    if int(num_nodes) < 0:
+        raise ValueError(f"num_nodes must be >= 0 (got {num_nodes})")
+    return int(num_nodes)
+
+
 def check_edge_index(edge_index: Tensor, num_nodes: Optional[int]) -> None:
     if not isinstance(edge_index, Tensor):
         raise TypeError(f"edge_index must be a Tensor "
@@ -49,7 +61,7 @@ def check_edge_index(edge_index: Tensor, num_nodes: Optional[int]) -> None:
         if num_nodes is not None and hi >= num_nodes:
             raise ValueError(
                 f"edge_index contains node index {hi}, out of range for "
-                f"num_nodes={num_nodes} (x has {num_nodes} rows?)")
+                f"num_nodes={num_nodes} (the rows of x)")
 
 
 def check_edge_weight(edge_weight: Optional[Tensor], num_edges: int) -> None:
@@ -68,14 +80,60 @@ def check_edge_weight(edge_weight: Optional[Tensor], num_edges: int) -> None:
         raise ValueError("edge_weight contains NaN or Inf")
 
 
-def check_x(x, name: str = 'x') -> None:
+def check_x(x, name: str = 'x', dims: Tuple[int, ...] = (2, ),
+            layout: str = '[num_nodes, channels]',
+            channels: Optional[int] = None) -> None:
+    """A floating-point feature tensor with one of ``dims`` dimensions and
+    (if given, and not lazy ``-1``) ``channels`` entries in the last."""
     if not isinstance(x, Tensor):
         raise TypeError(f"{name} must be a Tensor (got {type(x).__name__})")
     if not (x.is_floating_point()):
         raise TypeError(f"{name} must be floating point (got {x.dtype})")
-    if x.dim() != 2:
-        raise ValueError(f"{name} must have shape [num_nodes, channels] "
+    if x.dim() not in dims or (channels is not None and channels > 0
+                               and x.size(-1) != channels):
+        if channels is not None and channels > 0:
+            layout = layout.replace('channels', str(channels))
+        raise ValueError(f"{name} must have shape {layout} "
                          f"(got {list(x.shape)})")
+
+
+def check_same_device(name_a: str, a: torch.device, name_b: str,
+                      b: torch.device) -> None:
+    if torch.device(a) != torch.device(b):
+        raise ValueError(f"{name_a} is on {a} but {name_b} is on {b}; move "
+                         f"them to the same device")
+
+
+def check_positive_int(value, name: str, allow: Tuple[int, ...] = ()
+                       ) -> int:
+    """An ``int`` >= 1 (or one of ``allow``, e.g. ``-1`` for lazy
+    channels)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int "
+                        f"(got {type(value).__name__})")
+    if value < 1 and value not in allow:
+        raise ValueError(f"{name} must be >= 1 (got {value})")
+    return value
+
+
+def check_probability(p, name: str) -> float:
+    if isinstance(p, bool) or not isinstance(p, (int, float)):
+        raise TypeError(f"{name} must be a float (got {type(p).__name__})")
+    if not 0.0 <= p < 1.0:
+        raise ValueError(f"{name} must be in [0, 1) (got {p})")
+    return float(p)
+
+
+def check_nonnegative_degree(deg: Tensor, normalization: str) -> None:
+    """Degree normalization (``d^{-1/2}``, ``d^{-1}``) is undefined for a
+    negative weighted degree."""
+    if deg.numel() and bool((deg < 0).any()):
+        i = int(torch.nonzero(deg < 0)[0, 0])
+        raise ValueError(
+            f"edge_weight gives node {i} a negative degree "
+            f"({float(deg[i]):.4g}); {normalization} normalization is "
+            f"undefined for it (use non-negative weights or "
+            f"normalization=None)")
 
 
 def check_lambda_max(lambda_max, num_graphs: Optional[int] = None) -> None:
