@@ -1,3 +1,4 @@
+from ._checks import set_finite_checks
 from .cheb_conv import ChebConv
 from .gcn_conv import GCNConv
 from .graph_pool import GraphPool
@@ -20,4 +21,5 @@ __all__ = [
     'OutputLayer',
     'AUTHORS_BLOCKS',
     'PAPER_BLOCKS',
+    'set_finite_checks',
 ]

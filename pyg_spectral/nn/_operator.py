@@ -10,7 +10,7 @@ import torch
 from torch import Tensor
 
 from ..ops import SparseOperator, cached, gcn_operator, laplacian_operator
-from ..ops.adjacency import graph_device
+from ..ops.adjacency import graph_device, is_sparse_tensor
 from ..ops.validation import check_same_device, check_x
 
 
@@ -29,6 +29,10 @@ def resolve_operator(x: Tensor, graph, expect: Dict[str, object],
     """Returns the operator for ``graph`` (edge_index, SparseTensor,
     torch.sparse or a prebuilt :class:`SparseOperator`)."""
     check_x(x)
+    if not isinstance(graph, (Tensor, SparseOperator)) and \
+            not is_sparse_tensor(graph):
+        raise TypeError(f"edge_index must be a Tensor, a SparseTensor or a "
+                        f"SparseOperator (got {type(graph).__name__})")
     device = None if isinstance(graph, SparseOperator) \
         else graph_device(graph)  # (a precomputed operator moves to x)
     if device is not None:
