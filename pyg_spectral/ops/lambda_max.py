@@ -64,7 +64,7 @@ def estimate_lambda_max(edge_index, edge_weight: Optional[Tensor] = None,
         batch = torch.zeros(n, dtype=torch.long, device=src.device)
     batch = batch.long()
     num_graphs = int(batch.max()) + 1 if n else 1
-    lap = SparseOperator.from_coo(dst, src, -p, l_diag, n)
+    lap = SparseOperator.from_coo(dst, src, -p, l_diag, n, check=False)
 
     # Gershgorin / known bound per graph
     if normalization is None:

@@ -142,7 +142,7 @@ def laplacian_operator(edge_index, edge_weight: Optional[Tensor] = None,
             diag = scale - 1.0
             diag = None if diag == 0.0 else diag
     symmetric = None
-    return SparseOperator.from_coo(dst, src, val, diag, n,
+    return SparseOperator.from_coo(dst, src, val, diag, n, check=False,
                                    symmetric=symmetric, meta=meta)
 
 
@@ -187,4 +187,5 @@ def gcn_operator(edge_index, edge_weight: Optional[Tensor] = None,
     else:
         val = w_off
         diag = loop_w if (add_self_loops or loop_nodes.numel()) else None
-    return SparseOperator.from_coo(dst, src, val, diag, n, meta=meta)
+    return SparseOperator.from_coo(dst, src, val, diag, n, check=False,
+                                   meta=meta)

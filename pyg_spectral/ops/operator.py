@@ -98,14 +98,22 @@ class SparseOperator:
     # ------------------------------------------------------------------
     @classmethod
     def from_coo(cls, dst: Tensor, src: Tensor, val: Tensor, diag: Diag,
-                 num_nodes: int, **kwargs) -> 'SparseOperator':
+                 num_nodes: int, check: bool = True,
+                 **kwargs) -> 'SparseOperator':
+        """From COO entries ``S[dst, src] += val`` (validated unless
+        ``check=False``, for indices that already were)."""
+        if check:
+            cls._check_coo(dst, src, val, num_nodes)
+        crow, col, val = coo_to_csr(dst, src, val, num_nodes)
+        return cls(crow, col, val, diag, num_nodes, **kwargs)
+
+    @staticmethod
+    def _check_coo(dst: Tensor, src: Tensor, val: Tensor, num_nodes) -> None:
         if not (dst.shape == src.shape == val.shape) or dst.dim() != 1:
             raise ValueError(f"dst, src and val must be 1-D of equal length "
                              f"(got {list(dst.shape)}, {list(src.shape)}, "
                              f"{list(val.shape)})")
         check_edge_index(torch.stack([src, dst]), check_num_nodes(num_nodes))
-        crow, col, val = coo_to_csr(dst, src, val, num_nodes)
-        return cls(crow, col, val, diag, num_nodes, **kwargs)
 
     @property
     def dtype(self) -> torch.dtype:
@@ -156,7 +164,7 @@ class SparseOperator:
             rows = self.rows()
             t = SparseOperator.from_coo(self.col.long(), rows, self.val,
                                         self.diag, self.num_nodes,
-                                        meta=self.meta)
+                                        check=False, meta=self.meta)
             if self._symmetric is None:
                 sym = (torch.equal(t.crow, self.crow)
                        and torch.equal(t.col, self.col)
