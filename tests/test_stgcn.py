@@ -117,3 +117,30 @@ def test_bad_inputs():
     model = STGCN(5, n_his=12)
     with pytest.raises(ValueError, match='shape'):
         model(torch.randn(2, 11, 5, 1), torch.empty(2, 0, dtype=torch.long))
+
+
+@pytest.mark.parametrize('act', ['glu', 'relu'])
+@pytest.mark.parametrize('cin,cout', [(4, 2), (2, 4), (3, 3)])
+def test_temporal_conv_gradients_equal_explicit_residual(act, cin, cout):
+    """The residual folded into the last tap gives the gradients of the
+    explicit formula (conv2d + aligned residual), for x and every
+    parameter incl. Align's 1x1 conv; and passes gradcheck."""
+    tc = TemporalConv(cin, cout, 3, act).double()
+    x = torch.randn(2, 6, 4, cin, dtype=D, requires_grad=True)
+
+    def explicit(x):
+        wt = tc.conv.weight.view(-1, cin, 3, 1)
+        h = F.conv2d(x.permute(0, 3, 1, 2), wt, tc.conv.bias)
+        h = h.permute(0, 2, 3, 1)
+        res = tc.align(x[:, 2:])
+        if act == 'relu':
+            return torch.relu(h + res)
+        return (h[..., :cout] + res) * torch.sigmoid(h[..., cout:])
+    g = torch.randn(2, 4, 4, cout, dtype=D)
+    params = [x] + list(tc.parameters())
+    ours = torch.autograd.grad(tc(x), params, g)
+    ref = torch.autograd.grad(explicit(x), params, g)
+    for a, b in zip(ours, ref):
+        assert rel_err(a, b) < 1e-12
+    assert torch.autograd.gradcheck(tc, (x[:1, :4, :2].detach()
+                                         .requires_grad_(), ))

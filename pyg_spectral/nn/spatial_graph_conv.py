@@ -74,7 +74,8 @@ class SpatialGraphConv(torch.nn.Module):
             # [N*B*T, F] -> [N, B*T*F]
             y = op.matmul(h)
         y = y.view(N, B, T, self.out_channels).permute(1, 2, 0, 3)
-        # [N, B, T, F] -> [B, T, N, F]
+        y = y.contiguous()  # [N, B, T, F] -> [B, T, N, F], the layout
+        # every layer after this one expects (copied once, here)
         if self.bias is not None:
             y = y + self.bias
         return y

@@ -49,11 +49,17 @@ class TemporalConv(torch.nn.Module):
     code also uses ``'relu'`` (:math:`\mathrm{ReLU}(\Gamma * X +
     X_{res})`), ``'sigmoid'`` and ``'linear'``.
 
+    The residual is folded into the last tap of the convolution weights
+    (it is a linear map of that tap's input), so GLU costs one convolution,
+    a sigmoid and a product.
+
     Layout: ``[B, T, N, C]`` in, ``[B, T - K_t + 1, N, C_out]`` out. The
-    convolution is ``K_t`` batched GEMMs on time-shifted *views* of the
-    input (``[B, T'N, C]`` windows of ``[B, TN, C]``): no window tensor is
-    materialized or saved for backward, and no layout change.
-    ``conv.weight`` is ``[width, C_in * K_t]`` (index ``c * K_t + j``).
+    input is handed to ``conv2d`` as the NCHW tensor ``[B, C, T, N]`` it
+    already is in channels-last memory (a permuted view, no copy), so the
+    convolution runs as oneDNN's (CPU) or cuDNN's channels-last kernel with
+    a ``(K_t, 1)`` filter; its output permutes back to ``[B, T', N, C]``
+    without a copy either. ``conv.weight`` is ``[width, C_in * K_t]``
+    (index ``c * K_t + j``).
     """
 
     def __init__(self, in_channels: int, out_channels: int,
@@ -86,26 +92,34 @@ class TemporalConv(torch.nn.Module):
         if T < kt:
             raise ValueError(f"x has {T} time steps, fewer than "
                              f"kernel_size={kt}")
-        tp = T - kt + 1
         width = self.conv.out_features
         w = self.conv.weight.view(width, C, kt)  # [width, C, Kt]
-        xv = x.reshape(B, T * N, C)  # [B, T, N, C] -> [B, T*N, C]
-        h = None
-        for j in range(kt):  # h += x[:, j:j+T'] @ W_j, on views
-            xs = xv[:, j * N:(j + tp) * N]  # [B, T'*N, C]
-            wj = w[:, :, j].t().expand(B, C, width)  # [B, C, width]
-            h = torch.bmm(xs, wj) if h is None else torch.baddbmm(h, xs, wj)
-        h = (h + self.conv.bias).view(B, tp, N, width)
-        # [B, T'*N, width] -> [B, T', N, width]
+        if self.align is not None:
+            # the residual x[:, Kt-1:] (aligned) is a linear map of the last
+            # tap's input: fold it into that tap's weights instead of
+            # materializing, adding and back-propagating a residual tensor
+            w = w + self._residual_weight(w, width)
+        # [B, T, N, C] seen as NCHW [B, C, T, N] is channels-last memory:
+        # no copy, and oneDNN/cuDNN run their channels-last convolution
+        h = F.conv2d(x.permute(0, 3, 1, 2), w.unsqueeze(-1), self.conv.bias)
+        h = h.permute(0, 2, 3, 1)  # [B, width, T', N] -> [B, T', N, width]
         if self.activation == 'sigmoid':
             return torch.sigmoid(h)
-        if self.activation == 'linear':
-            return h
-        res = self.align(x[:, kt - 1:])  # [B, T', N, C_out]
-        if self.activation == 'relu':
-            return torch.relu(h + res)
-        p, q = h.chunk(2, dim=-1)
-        return (p + res) * torch.sigmoid(q)
+        if self.activation in ('linear', 'relu'):
+            return torch.relu(h) if self.activation == 'relu' else h
+        p, q = h.chunk(2, dim=-1)  # P + X_res (folded), Q
+        return p * torch.sigmoid(q)
+
+    def _residual_weight(self, w: Tensor, width: int) -> Tensor:
+        """``[width, C_in, K_t]`` weights adding :class:`Align`'s residual
+        to the first ``C_out`` channels at the last tap."""
+        cout, cin, kt = self.out_channels, self.in_channels, self.kernel_size
+        lin = self.align.lin
+        r = lin.weight if lin is not None else \
+            torch.eye(cout, cin, dtype=w.dtype, device=w.device)
+        # r: [C_out, C_in] (1x1 conv, or identity/zero-padding)
+        return F.pad(r.unsqueeze(-1), (kt - 1, 0, 0, 0, 0, width - cout))
+        # [C_out, C_in, 1] -> [width, C_in, K_t]
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}({self.in_channels}, '
