@@ -1,0 +1,57 @@
+"""Regenerates README.md's "Benchmarks" and "Reproductions" sections from
+the committed tables in benchmarks/results/.
+
+    python benchmarks/update_readme.py
+"""
+import os
+import re
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+R = os.path.join(HERE, 'results')
+def body(path, skip_first=False):
+    if not os.path.isfile(path):
+        return '_not yet measured_\n'
+    return open(path).read()
+sec = []
+sec.append('## Benchmarks\n')
+sec.append('All numbers come from the scripts in `benchmarks/`; each table names its machine, date and command. Ours and the reference run in the same process on the same inputs and weights.\n')
+sec.append('### ChebConv / GCNConv vs PyG (CPU, `benchmarks/results/conv_cpu.md`)\n')
+sec.append(body(f'{R}/conv_cpu.md'))
+sec.append('\n### CUDA path (Triton, `benchmarks/results/gpu.md`)\n')
+g = body(f'{R}/gpu.md')
+g = g.split('\nRun 1')[0]
+g = re.sub(r'^# GPU results \(Triton path\)\n\n', '', g)
+sec.append(g)
+sec.append('\n### STGCN block vs torch_geometric_temporal (`benchmarks/results/stgcn_race.md`)\n')
+sec.append(body(f'{R}/stgcn_race.md'))
+sec.append('\nWhere the time goes: the reference runs ChebConv once per (batch, step) slice (~600 ms of its step); ours folds B·T into one sparse product, runs the temporal convolutions as channels-last `conv2d` with the residual folded into the last tap, and keeps every tensor in the `[B, T, N, C]` layout. Not measured on a GPU.\n')
+sec.append('\n### A 2M-node graph on the 2-core CPU (`python benchmarks/bench_large.py`, `benchmarks/results/large_cpu.md`)\n')
+sec.append(body(f'{R}/large_cpu.md'))
+sec.append('\n## Reproductions\n')
+sec.append('### Citation (`python -m pyg_spectral reproduce citation`, `benchmarks/results/citation/`)\n')
+sec.append(body(f'{R}/citation/citation.md'))
+sec.append('\nSame protocol, 3 seeds, with PyG\'s own layers (`--compare-pyg`, `benchmarks/results/citation_vs_pyg/`); time per epoch is the training step (forward, backward, optimizer), CPU above. Our runs feed the bag-of-words features as a sparse CSR tensor, PyG\'s as dense.\n')
+sec.append(body(f'{R}/citation_vs_pyg/citation.md').split('\n', 2)[2])
+sec.append('\nPubMed: `ind.pubmed.allx` is not on this machine (`../shared/data/README.md`); `--datasets PubMed` fails at once naming the missing file unless `--download` is given.\n')
+sec.append('\n### Traffic (`python -m pyg_spectral reproduce traffic`, `benchmarks/results/traffic/`)\n')
+sec.append('Real METR-LA one-week subset (Los-loop). Trained on the lent H200 (`--device cuda`); seconds per epoch are H200 seconds, measured before the temporal convolution became a channels-last `conv2d` (same function; the CPU block step went from ~115 to ~55 ms since).\n\n')
+sec.append('L1 loss (`--loss mae`):\n\n')
+sec.append(body(f'{R}/traffic/traffic.md'))
+sec.append('\nL2 loss as the paper (`--loss mse`, `benchmarks/results/traffic_mse/`): STGCN wins every MAE and RMSE cell but not MAPE at 15 min (9.86 vs last value 9.61).\n\n')
+sec.append(body(f'{R}/traffic_mse/traffic.md'))
+sec.append('\n### Graph-signal classification (`python -m pyg_spectral reproduce digits`, `benchmarks/results/digits/`)\n')
+sec.append(body(f'{R}/digits/digits.md'))
+sec.append('\nSCNN spline filters in the citation protocol (10 seeds, `benchmarks/results/citation_scnn/`):\n')
+sec.append(body(f'{R}/citation_scnn/citation.md').split('\n', 2)[2])
+sec.append('\nSpectralConv cost as N grows (`python benchmarks/bench_spectral.py`, `benchmarks/results/spectral_scaling.md`): the chebyshev mode stays at 60-90 ns per edge from 10^4 to 10^7 edges (linear in |E|); the exact mode\'s eigendecomposition grows cubically (8.3 s first call at N=4,000).\n\n')
+sec.append(body(f'{R}/spectral_scaling.md'))
+sec.append('\nMNIST (`python -m pyg_spectral reproduce digits --dataset mnist --seeds 3 --epochs 8`, CPU): the 10,000-image test release split 8,000 / 2,000 — 7.5x fewer training images than the paper\'s 60,000 and only 8 epochs, so the paper\'s numbers are an upper reference, not a target met like for like.\n\n')
+sec.append(body(f'{R}/digits/mnist.md'))
+text = ''.join(sec)
+
+p = os.path.join(HERE, '..', 'README.md')
+s = open(p).read()
+start = s.index('## Benchmarks')
+end = s.index('## Layout')
+s = s[:start] + text + '\n' + s[end:]
+open(p, 'w').write(s)
