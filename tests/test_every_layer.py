@@ -191,3 +191,23 @@ def test_stconv_property(g, K, B):
     h = block.temporal2(h)
     ref = F.layer_norm(h, [n, 5], block.norm.weight, block.norm.bias)
     assert rel_err(out, ref) < 1e-10
+
+
+@pytest.mark.parametrize('name', ['ChebConv', 'GCNConv',
+                                  'SpectralConv-chebyshev',
+                                  'SpatialGraphConv-cheb', 'STConv', 'STGCN'])
+def test_autocast_bfloat16(name):
+    """Under CPU autocast (bfloat16) every layer runs, backpropagates
+    and stay close to float32 (the dtype check yields to autocast)."""
+    make, shape, _ = LAYERS[name]
+    torch.manual_seed(0)
+    layer = make()
+    x = _x(shape, 1)
+    ref = layer(x, EI, W)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        out = layer(x, EI, W)
+        out.float().square().sum().backward()
+    assert torch.isfinite(out.float()).all()
+    assert rel_err(out.float(), ref) < 5e-2
+    assert all(p.grad is None or torch.isfinite(p.grad).all()
+               for p in layer.parameters())

@@ -47,7 +47,7 @@ def check_input(module: torch.nn.Module, x, dims: Tuple[int, ...],
         return
     check_same_device(name, x.device, f'{type(module).__name__} parameters',
                       p.device)
-    if x.dtype != p.dtype:
+    if x.dtype != p.dtype and not torch.is_autocast_enabled(x.device.type):
         raise TypeError(
             f"{name} has dtype {x.dtype} but {type(module).__name__}'s "
             f"parameters are {p.dtype}; cast one to the other (e.g. "

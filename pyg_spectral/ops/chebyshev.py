@@ -292,8 +292,10 @@ def cheb_filter(x: Tensor, weight: Tensor, op: SparseOperator,
         raise ValueError(f"weight must have shape [K, C, F] with K >= 1 "
                          f"(got {list(weight.shape)})")
     if weight.dtype != x.dtype:
-        raise TypeError(f"weight has dtype {weight.dtype} but x is "
-                        f"{x.dtype}")
+        if not torch.is_autocast_enabled(x.device.type):
+            raise TypeError(f"weight has dtype {weight.dtype} but x is "
+                            f"{x.dtype}")
+        weight = weight.to(x.dtype)  # autocast: the recurrences run in x's
     if x.size(-1) != weight.size(1):
         raise ValueError(f"x has {x.size(-1)} channels but weight expects "
                          f"{weight.size(1)}")
