@@ -45,7 +45,7 @@ sec.append('\nSCNN spline filters in the citation protocol (10 seeds, `benchmark
 sec.append(body(f'{R}/citation_scnn/citation.md').split('\n', 2)[2])
 sec.append('\nSpectralConv cost as N grows (`python benchmarks/bench_spectral.py`, `benchmarks/results/spectral_scaling.md`): the chebyshev mode stays at 60-90 ns per edge from 10^4 to 10^7 edges (linear in |E|); the exact mode\'s eigendecomposition grows cubically (8.3 s first call at N=4,000).\n\n')
 sec.append(body(f'{R}/spectral_scaling.md'))
-sec.append('\nMNIST (`python -m pyg_spectral reproduce digits --dataset mnist --seeds 3 --epochs 8`, CPU): the 10,000-image test release split 8,000 / 2,000 — 7.5x fewer training images than the paper\'s 60,000 and only 8 epochs, so the paper\'s numbers are an upper reference, not a target met like for like.\n\n')
+sec.append('\nMNIST (`python -m pyg_spectral reproduce digits --dataset mnist --seeds 3 --epochs 8`, CPU): the 10,000-image test release split 8,000 / 2,000 — 7.5x fewer training images than the paper\'s 60,000 and only 8 epochs, so the paper\'s numbers are an upper reference, not a target met like for like. Seconds per epoch were measured while other jobs (tests, benchmarks) shared the 2 cores part of the time: indicative only.\n\n')
 sec.append(body(f'{R}/digits/mnist.md'))
 text = ''.join(sec)
 
