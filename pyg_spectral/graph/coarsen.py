@@ -24,6 +24,7 @@ import torch
 from torch import Tensor
 
 from ..ops.adjacency import infer_num_nodes, to_edge_index
+from ..ops.validation import check_int
 
 
 def _to_csr(edge_index: Tensor, edge_weight, n: int) -> sp.csr_matrix:
@@ -68,8 +69,7 @@ def coarsen(edge_index: Tensor, edge_weight=None, num_nodes: int = None,
     edge_index, edge_weight, num_nodes = to_edge_index(
         edge_index, edge_weight, num_nodes)
     n = infer_num_nodes(edge_index, num_nodes)
-    if isinstance(levels, bool) or not isinstance(levels, int) or levels < 0:
-        raise ValueError(f"levels must be an int >= 0 (got {levels!r})")
+    check_int(levels, 'levels', minimum=0)
     if edge_weight is not None and edge_weight.numel() and \
             bool((edge_weight < 0).any()):
         raise ValueError("edge_weight must be non-negative (normalized-cut "

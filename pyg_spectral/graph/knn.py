@@ -16,6 +16,8 @@ import torch
 from scipy.spatial import cKDTree
 from torch import Tensor
 
+from ..ops.validation import check_int
+
 
 def knn_gaussian_graph(points, k: int = 8) -> Tuple[Tensor, Tensor]:
     """``(edge_index, edge_weight)`` of the symmetrized kNN Gaussian graph
@@ -46,8 +48,7 @@ def knn_gaussian_graph(points, k: int = 8) -> Tuple[Tensor, Tensor]:
 def grid_graph(m: int, k: int = 8) -> Tuple[Tensor, Tensor]:
     """The ``m x m`` pixel grid as a kNN Gaussian graph (8-NN for MNIST as
     Defferrard et al.); node ``r * m + c`` is pixel ``(r, c)``."""
-    if isinstance(m, bool) or not isinstance(m, int) or m < 2:
-        raise ValueError(f"m must be an int >= 2 (got {m!r})")
+    check_int(m, 'm', minimum=2)
     r, c = np.meshgrid(np.arange(m), np.arange(m), indexing='ij')
     z = np.stack([r.ravel(), c.ravel()], 1) / max(m - 1, 1)
     return knn_gaussian_graph(z, k)

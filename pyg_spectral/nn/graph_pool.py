@@ -40,8 +40,7 @@ class GraphPool(torch.nn.Module):
         if not -x.dim() <= self.node_dim < x.dim():
             raise ValueError(f"node_dim={self.node_dim} is out of range for "
                              f"x with {x.dim()} dimensions")
-        if x.device != self.cluster.device:
-            check_same_device('x', x.device, 'cluster', self.cluster.device)
+        check_same_device('x', x.device, 'cluster', self.cluster.device)
         dim = self.node_dim % x.dim()
         if x.size(dim) != self.cluster.numel():
             raise ValueError(f"x has {x.size(dim)} nodes but the clustering "

@@ -96,8 +96,7 @@ class STGCN(torch.nn.Module):
                 lambda_max=None) -> Tensor:
         check_input(self, x, (4, ), f'[B, {self.n_his}, {self.num_nodes}, '
                     f'channels]', self.blocks[0].in_channels)
-        if x.dim() != 4 or x.size(1) != self.n_his or \
-                x.size(2) != self.num_nodes:
+        if x.size(1) != self.n_his or x.size(2) != self.num_nodes:
             raise ValueError(f"x must have shape [B, {self.n_his}, "
                              f"{self.num_nodes}, C] (got {list(x.shape)})")
         for block in self.blocks:

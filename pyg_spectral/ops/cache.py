@@ -18,6 +18,8 @@ from typing import Callable, Hashable, Sequence
 import torch
 from torch import Tensor
 
+from .validation import check_int
+
 _MAXSIZE = [16]
 _entries: 'OrderedDict[Hashable, object]' = OrderedDict()
 _stats = {'hits': 0, 'misses': 0}
@@ -88,8 +90,7 @@ def clear_cache() -> None:
 
 def set_cache_size(n: int) -> None:
     """Keeps at most ``n`` operators (0 disables caching)."""
-    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-        raise ValueError(f"n must be an int >= 0 (got {n!r})")
+    check_int(n, 'n', minimum=0)
     _MAXSIZE[0] = int(n)
     while len(_entries) > max(n, 0):
         old, _ = _entries.popitem(last=False)

@@ -104,16 +104,21 @@ def check_same_device(name_a: str, a: torch.device, name_b: str,
                          f"them to the same device")
 
 
-def check_positive_int(value, name: str, allow: Tuple[int, ...] = ()
-                       ) -> int:
-    """An ``int`` >= 1 (or one of ``allow``, e.g. ``-1`` for lazy
+def check_int(value, name: str, minimum: int = 1,
+              allow: Tuple[int, ...] = ()) -> int:
+    """An ``int`` >= ``minimum`` (or one of ``allow``, e.g. ``-1`` for lazy
     channels)."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{name} must be an int "
                         f"(got {type(value).__name__})")
-    if value < 1 and value not in allow:
-        raise ValueError(f"{name} must be >= 1 (got {value})")
+    if value < minimum and value not in allow:
+        raise ValueError(f"{name} must be >= {minimum} (got {value})")
     return value
+
+
+def check_positive_int(value, name: str, allow: Tuple[int, ...] = ()
+                       ) -> int:
+    return check_int(value, name, 1, allow)
 
 
 def check_probability(p, name: str) -> float:
