@@ -10,10 +10,20 @@ the first step and the parameters after ``--steps`` SGD steps with one
 process training on the whole batch (float64, so they must agree to
 rounding). Equal shard sizes make the mean of the shard losses equal the
 full-batch mean loss.
+
+The processes meet at a ``TCPStore`` that the launching process serves on
+127.0.0.1 (a free port the OS picks), and gloo talks over the loopback
+interface (``GLOO_SOCKET_IFNAME=lo`` unless set): all ranks run on this
+machine, so the host name's address, which some sandboxes cannot reach
+from themselves, never matters. Every rendezvous and collective has a
+``--timeout``; a rank that cannot connect fails with exit code 3 and says
+why, instead of hanging.
 """
 from __future__ import annotations
 
 import argparse
+import datetime
+import faulthandler
 import os
 import sys
 import tempfile
@@ -74,9 +84,22 @@ def train(model, loader_batches, steps, lr=0.1):
     return first, [p.detach().clone() for p in model.parameters()]
 
 
-def worker(rank, world_size, init_file, steps, out_file):
-    dist.init_process_group('gloo', init_method=f'file://{init_file}',
-                            rank=rank, world_size=world_size)
+RENDEZVOUS_FAILED = 3
+
+
+def worker(rank, world_size, port, steps, out_file, timeout):
+    # if anything below hangs past the timeout, print every thread's stack
+    faulthandler.dump_traceback_later(2 * timeout, exit=True)
+    limit = datetime.timedelta(seconds=timeout)
+    try:
+        store = dist.TCPStore('127.0.0.1', port, is_master=False,
+                              timeout=limit)
+        dist.init_process_group('gloo', store=store, rank=rank,
+                                world_size=world_size, timeout=limit)
+    except Exception as err:  # no rendezvous: say so and leave
+        print(f'rank {rank}: gloo rendezvous on 127.0.0.1:{port} failed: '
+              f'{type(err).__name__}: {err}', file=sys.stderr, flush=True)
+        sys.exit(RENDEZVOUS_FAILED)
     torch.manual_seed(0)
     model = DistributedDataParallel(Net().double())
     data = make_dataset()
@@ -88,6 +111,7 @@ def worker(rank, world_size, init_file, steps, out_file):
     if rank == 0:
         torch.save({'grads': grads, 'params': params}, out_file)
     dist.destroy_process_group()
+    faulthandler.cancel_dump_traceback_later()
 
 
 def single_process(steps, world_size):
@@ -107,14 +131,24 @@ def main(argv=None):
     parser.add_argument('--world-size', type=int, default=2)
     parser.add_argument('--steps', type=int, default=3)
     parser.add_argument('--check', action='store_true')
+    parser.add_argument('--timeout', type=float, default=60.0,
+                        help='seconds for the rendezvous and each collective')
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
+    os.environ.setdefault('GLOO_SOCKET_IFNAME', 'lo')  # inherited by ranks
+    store = dist.TCPStore('127.0.0.1', 0, is_master=True,
+                          wait_for_workers=False,
+                          timeout=datetime.timedelta(seconds=args.timeout))
     with tempfile.TemporaryDirectory() as tmp:
-        init_file = os.path.join(tmp, 'init')
         out_file = os.path.join(tmp, 'ddp.pt')
-        torch.multiprocessing.spawn(
-            worker, args=(args.world_size, init_file, args.steps, out_file),
-            nprocs=args.world_size, join=True)
+        try:
+            torch.multiprocessing.spawn(
+                worker, args=(args.world_size, store.port, args.steps,
+                              out_file, args.timeout),
+                nprocs=args.world_size, join=True)
+        except torch.multiprocessing.ProcessExitedException as err:
+            print(f'DDP failed: {err}', file=sys.stderr)
+            return err.exit_code if err.exit_code is not None else 1
         ddp = torch.load(out_file, weights_only=True)
     print(f'DDP ({args.world_size} processes, gloo): {args.steps} steps done')
     if not args.check:

@@ -78,7 +78,10 @@ def test_ddp_gradients_equal_single_process():
     res = subprocess.run(
         [sys.executable, os.path.join(ROOT, 'examples',
                                       'distributed_chebconv.py'),
-         '--world-size', '2', '--steps', '3', '--check'],
-        capture_output=True, text=True, timeout=600, cwd=ROOT)
+         '--world-size', '2', '--steps', '3', '--check', '--timeout', '60'],
+        capture_output=True, text=True, timeout=400, cwd=ROOT)
+    if res.returncode == 3:  # the example's RENDEZVOUS_FAILED
+        pytest.skip('gloo cannot open loopback sockets here: '
+                    + res.stderr.strip().splitlines()[0])
     assert res.returncode == 0, res.stdout + res.stderr
     assert 'OK' in res.stdout.splitlines()[-1]

@@ -76,7 +76,7 @@ def default_lambda_max(p: Tensor, l_diag: Tensor) -> float:
     m = l_diag.max() if l_diag.numel() else l_diag.new_zeros(())
     if p.numel():
         m = torch.maximum(m, (-p).max())
-    lam = 2.0 * float(m)
+    lam = 2.0 * float(m.detach())  # a bound, not part of the graph
     return lam if lam > 0 else 2.0
 
 
