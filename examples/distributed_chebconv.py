@@ -17,7 +17,8 @@ interface (``GLOO_SOCKET_IFNAME=lo`` unless set): all ranks run on this
 machine, so the host name's address, which some sandboxes cannot reach
 from themselves, never matters. Every rendezvous and collective has a
 ``--timeout``; a rank that cannot connect fails with exit code 3 and says
-why, instead of hanging.
+why, instead of hanging; a rank that finished leaves with ``os._exit``
+(see ``worker``: torch's Gloo teardown can deadlock).
 """
 from __future__ import annotations
 
@@ -110,8 +111,15 @@ def worker(rank, world_size, port, steps, out_file, timeout):
     grads, params = train(model, batches, steps)
     if rank == 0:
         torch.save({'grads': grads, 'params': params}, out_file)
-    dist.destroy_process_group()
-    faulthandler.cancel_dump_traceback_later()
+    dist.barrier()  # both ranks are done before either leaves
+    # Leave without tearing the process group down. Freeing DDP's Reducer
+    # runs ~ProcessGroupGloo with the GIL held; it joins gloo's worker
+    # thread, which may still be freeing its last AsyncWork and waits for
+    # the GIL: a deadlock (pytorch/pytorch#56297; two CI runs hung there,
+    # py-spy showed both threads). Exiting closes the sockets just as well.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def single_process(steps, world_size):

@@ -4,6 +4,7 @@ independent computation (PyG's ChebConv on the same subgraphs; one process
 on the whole batch)."""
 import importlib.util
 import os
+import signal
 import subprocess
 import sys
 
@@ -75,13 +76,22 @@ def test_ddp_gradients_equal_single_process():
     """2 processes (gloo) with DistributedDataParallel: the averaged
     gradients and the parameters after 3 SGD steps equal one process
     training on the whole batch (float64)."""
-    res = subprocess.run(
+    # its own session, so that a timeout kills the ranks too, not just the
+    # launcher
+    proc = subprocess.Popen(
         [sys.executable, os.path.join(ROOT, 'examples',
                                       'distributed_chebconv.py'),
          '--world-size', '2', '--steps', '3', '--check', '--timeout', '60'],
-        capture_output=True, text=True, timeout=400, cwd=ROOT)
-    if res.returncode == 3:  # the example's RENDEZVOUS_FAILED
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+        start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=300)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, err = proc.communicate()
+        pytest.fail('DDP example still running after 300 s:\n' + out + err)
+    if proc.returncode == 3:  # the example's RENDEZVOUS_FAILED
         pytest.skip('gloo cannot open loopback sockets here: '
-                    + res.stderr.strip().splitlines()[0])
-    assert res.returncode == 0, res.stdout + res.stderr
-    assert 'OK' in res.stdout.splitlines()[-1]
+                    + err.strip().splitlines()[0])
+    assert proc.returncode == 0, out + err
+    assert 'OK' in out.splitlines()[-1]
