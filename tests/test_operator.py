@@ -145,3 +145,26 @@ def test_out_buffer_contents_are_ignored():
     op.matmul(x, out=out)
     ref = dense_laplacian_operator(ei, w, 25, 'sym')
     assert rel_err(out, ref @ x) < 1e-12
+
+
+@pytest.mark.parametrize('n,e', [(1, 0), (7, 0), (30, 200), (300, 40)])
+def test_csr_transpose_equals_sorting_the_swapped_coo(n, e):
+    """The stable-sort transpose == coo_to_csr of the swapped entries
+    (fast == exact), for empty, sparse, dense-ish and duplicate-heavy
+    directed graphs; and the transpose of the transpose is the operator."""
+    from pyg_spectral.ops.operator import coo_to_csr, csr_transpose
+    g = torch.Generator().manual_seed(n + e)
+    dst, src = torch.randint(0, n, (2, e), generator=g)
+    val = torch.randn(e, dtype=D, generator=g)
+    crow, col, v = coo_to_csr(dst, src, val, n)
+    rows = torch.repeat_interleave(torch.arange(n),
+                                   (crow[1:] - crow[:-1]).long())
+    got = csr_transpose(crow, col, v, rows, n)
+    ref = coo_to_csr(col.long(), rows, v, n)
+    for a, b in zip(got, ref):
+        assert a.dtype == b.dtype and torch.equal(a, b)
+    ei = torch.stack([src, dst])
+    op = laplacian_operator(ei, val.abs(), n, None, 3.0, dtype=D)
+    assert rel_err(op.t().to_dense(), op.to_dense().t()) < 1e-15 \
+        or op.num_edges == 0
+    assert op.t().t() is op

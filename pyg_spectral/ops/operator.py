@@ -66,6 +66,21 @@ def coo_to_csr(dst: Tensor, src: Tensor, val: Tensor, num_nodes: int):
     return crow.to(idx_dtype), col.to(idx_dtype), val
 
 
+def csr_transpose(crow: Tensor, col: Tensor, val: Tensor, rows: Tensor,
+                  num_nodes: int):
+    r"""``(crow, col, val)`` of the transpose of a CSR matrix whose entries
+    are sorted by ``(row, col)`` without duplicates (as :func:`coo_to_csr`
+    returns them); ``rows`` is the row index of every entry. A stable sort
+    of the column indices alone keeps each new row's entries in old-row
+    order, i.e. sorted: no composite keys and no duplicate pass."""
+    n = num_nodes
+    col_t, perm = torch.sort(col, stable=True)
+    crow_t = torch.zeros(n + 1, dtype=torch.long, device=col.device)
+    if col.numel():
+        crow_t[1:] = torch.bincount(col_t.long(), minlength=n).cumsum(0)
+    return crow_t.to(crow.dtype), rows[perm].to(col.dtype), val[perm]
+
+
 class SparseOperator:
     r"""A normalized graph operator :math:`\mathbf{S} = \mathbf{M} +
     \operatorname{diag}(\mathbf{d})` held in CSR form (see module doc).
@@ -161,10 +176,9 @@ class SparseOperator:
             if self._symmetric:
                 self._t = self
                 return self
-            rows = self.rows()
-            t = SparseOperator.from_coo(self.col.long(), rows, self.val,
-                                        self.diag, self.num_nodes,
-                                        check=False, meta=self.meta)
+            t = SparseOperator(*csr_transpose(self.crow, self.col, self.val,
+                                              self.rows(), self.num_nodes),
+                               self.diag, self.num_nodes, meta=self.meta)
             if self._symmetric is None:
                 sym = (torch.equal(t.crow, self.crow)
                        and torch.equal(t.col, self.col)
