@@ -51,11 +51,13 @@ def laplacian_terms(edge_index: Tensor, edge_weight: Optional[Tensor],
     (self-loops removed, duplicates kept)."""
     src, dst = edge_index[0], edge_index[1]
     keep = src != dst
-    src, dst = src[keep], dst[keep]
+    if not bool(keep.all()):  # compact only when there are self-loops
+        src, dst = src[keep], dst[keep]
+        edge_weight = None if edge_weight is None else edge_weight[keep]
     if edge_weight is None:
         w = torch.ones(src.numel(), dtype=dtype, device=src.device)
     else:
-        w = edge_weight[keep].to(dtype)
+        w = edge_weight.to(dtype)
     deg = w.new_zeros(num_nodes).index_add(0, src, w)
     if normalization is None:
         return src, dst, w, deg
