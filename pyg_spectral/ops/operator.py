@@ -74,10 +74,10 @@ def csr_transpose(crow: Tensor, col: Tensor, val: Tensor, rows: Tensor,
     of the column indices alone keeps each new row's entries in old-row
     order, i.e. sorted: no composite keys and no duplicate pass."""
     n = num_nodes
-    col_t, perm = torch.sort(col, stable=True)
+    perm = torch.sort(col, stable=True)[1]
     crow_t = torch.zeros(n + 1, dtype=torch.long, device=col.device)
     if col.numel():
-        crow_t[1:] = torch.bincount(col_t.long(), minlength=n).cumsum(0)
+        crow_t[1:] = torch.bincount(col, minlength=n).cumsum(0)
     return crow_t.to(crow.dtype), rows[perm].to(col.dtype), val[perm]
 
 
