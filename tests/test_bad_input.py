@@ -202,6 +202,10 @@ FUNCTION_CASES = [
     ('estimate_lambda_max num_iters', lambda: estimate_lambda_max(EI, W, N, num_iters=0), ValueError, 'num_iters'),  # noqa
     ('to_edge_index sparse + edge_weight', lambda: to_edge_index(torch.sparse_coo_tensor(EI.flip(0), W, (N, N)), W), ValueError, 'edge_weight must be None'),  # noqa
     ('to_edge_index non-square sparse', lambda: to_edge_index(torch.sparse_coo_tensor(EI.flip(0), W, (N, N + 1))), ValueError, 'square'),  # noqa
+    ('ChebConv precomputed op node count', lambda: ChebConv(4, 2, 3)(X2[:5], OP), ValueError, 'x has 5 nodes but the precomputed operator has 10'),  # noqa
+    ('ChebConv precomputed op + edge_weight', lambda: ChebConv(4, 2, 3)(X2, OP, W), ValueError, 'edge_weight must be None'),  # noqa
+    ('ChebConv precomputed op normalization', lambda: ChebConv(4, 2, 3, normalization='rw')(X2, OP), ValueError, "built with normalization='sym'"),  # noqa
+    ('GCNConv given a Laplacian', lambda: GCNConv(4, 2)(X2, OP), ValueError, "built with kind='laplacian'"),  # noqa
     ('cheb_basis K=0', lambda: cheb_basis(OP, X2, 0), ValueError, 'K must be >= 1'),  # noqa
     ('cheb_basis rows', lambda: cheb_basis(OP, X2[:5], 3), ValueError, 'x has 5 rows but the graph has 10'),  # noqa
     ('cheb_basis integer x', lambda: cheb_basis(OP, X2.long(), 3), TypeError, 'x must be floating'),  # noqa

@@ -168,3 +168,16 @@ def test_csr_transpose_equals_sorting_the_swapped_coo(n, e):
     assert rel_err(op.t().to_dense(), op.to_dense().t()) < 1e-15 \
         or op.num_edges == 0
     assert op.t().t() is op
+
+
+def test_to_is_identity_when_nothing_changes():
+    """A precomputed operator handed to a layer keeps its cached transpose:
+    ``to`` returns it unchanged unless dtype or device differ."""
+    ei, w = random_graph(12, 40, directed=True, dtype=torch.float32)
+    op = laplacian_operator(ei, w, 12)
+    t = op.t()
+    assert op.to(dtype=torch.float32) is op and op.to('cpu') is op
+    assert op.t() is t
+    op64 = op.to(dtype=D)
+    assert op64 is not op and op64.dtype == D
+    assert rel_err(op64.to_dense(), op.to_dense().double()) < 1e-7

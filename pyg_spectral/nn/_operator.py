@@ -6,12 +6,11 @@ from __future__ import annotations
 
 from typing import Callable, Dict, Optional, Sequence
 
-import torch
 from torch import Tensor
 
 from ..ops import SparseOperator, cached, gcn_operator, laplacian_operator
 from ..ops.adjacency import graph_device, is_sparse_tensor
-from ..ops.validation import check_same_device, check_x
+from ..ops.validation import check_same_device
 
 
 def lazy_init(lins, x: Tensor) -> None:
@@ -22,47 +21,35 @@ def lazy_init(lins, x: Tensor) -> None:
             lin.initialize_parameters(lin, (x, ))
 
 
-def resolve_operator(x: Tensor, graph, expect: Dict[str, object],
+def resolve_operator(n: int, like: Tensor, graph, expect: Dict[str, object],
                      build: Callable[[], SparseOperator],
                      tensors: Sequence, static: tuple,
                      extra_args: Dict[str, object]) -> SparseOperator:
-    """Returns the operator for ``graph`` (edge_index, SparseTensor,
-    torch.sparse or a prebuilt :class:`SparseOperator`)."""
-    check_x(x)
+    """Returns the operator over ``n`` nodes, in ``like``'s dtype/device, for
+    ``graph`` (edge_index, SparseTensor, torch.sparse or a prebuilt
+    :class:`SparseOperator`). The layer has checked its ``x`` already."""
     if not isinstance(graph, (Tensor, SparseOperator)) and \
             not is_sparse_tensor(graph):
         raise TypeError(f"edge_index must be a Tensor, a SparseTensor or a "
                         f"SparseOperator (got {type(graph).__name__})")
-    device = None if isinstance(graph, SparseOperator) \
-        else graph_device(graph)  # (a precomputed operator moves to x)
-    if device is not None:
-        check_same_device('x', x.device, 'edge_index', device)
-    if isinstance(graph, SparseOperator):
-        # (x: any tensor whose rows are the nodes and whose dtype/device the
-        # operator must have)
-        for name, value in extra_args.items():
-            if value is not None:
-                raise ValueError(f"{name} must be None when a precomputed "
-                                 f"SparseOperator is passed as edge_index")
-        for key, value in expect.items():
-            if graph.meta.get(key, value) != value:
-                raise ValueError(
-                    f"the precomputed operator was built with {key}="
-                    f"{graph.meta.get(key)!r} but this layer uses "
-                    f"{key}={value!r}")
-        if graph.num_nodes != x.size(0):
-            raise ValueError(f"x has {x.size(0)} rows but the precomputed "
-                             f"operator has {graph.num_nodes} nodes")
-        if graph.dtype != x.dtype or graph.device != x.device:
-            graph = graph.to(device=x.device, dtype=x.dtype)
-        return graph
-    return cached(build, tensors, static)
-
-
-def _node_probe(n: int, like: Tensor) -> Tensor:
-    """A ``[n, 1]`` stand-in for node features of ``like``'s dtype/device
-    (layers whose node axis is not the first one)."""
-    return torch.empty(n, 1, dtype=like.dtype, device=like.device)
+    if not isinstance(graph, SparseOperator):
+        check_same_device('x', like.device, 'edge_index', graph_device(graph))
+        return cached(build, tensors, static)
+    for name, value in extra_args.items():
+        if value is not None:
+            raise ValueError(f"{name} must be None when a precomputed "
+                             f"SparseOperator is passed as edge_index")
+    for key, value in expect.items():
+        if graph.meta.get(key, value) != value:
+            raise ValueError(
+                f"the precomputed operator was built with {key}="
+                f"{graph.meta.get(key)!r} but this layer uses "
+                f"{key}={value!r}")
+    if graph.num_nodes != n:
+        raise ValueError(f"x has {n} nodes but the precomputed operator has "
+                         f"{graph.num_nodes}")
+    # a precomputed operator moves to x's dtype/device
+    return graph.to(device=like.device, dtype=like.dtype)
 
 
 def laplacian_for(like: Tensor, n: int, graph, edge_weight=None,
@@ -72,7 +59,7 @@ def laplacian_for(like: Tensor, n: int, graph, edge_weight=None,
     dtype/device: a precomputed operator, the cached one, or a new build.
     Every layer on the Chebyshev engine gets its operator here."""
     return resolve_operator(
-        _node_probe(n, like), graph,
+        n, like, graph,
         {'kind': 'laplacian', 'normalization': normalization},
         lambda: laplacian_operator(graph, edge_weight, n, normalization,
                                    lambda_max, batch, dtype=like.dtype),
@@ -87,7 +74,7 @@ def gcn_for(like: Tensor, n: int, graph, edge_weight=None,
             normalize: bool = True) -> SparseOperator:
     """GCN's normalized adjacency of ``graph`` (see :func:`laplacian_for`)."""
     return resolve_operator(
-        _node_probe(n, like), graph,
+        n, like, graph,
         {'kind': 'gcn', 'improved': improved,
          'add_self_loops': add_self_loops, 'normalize': normalize},
         lambda: gcn_operator(graph, edge_weight, n, improved,

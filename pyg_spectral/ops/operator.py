@@ -216,6 +216,10 @@ class SparseOperator:
         return dense + torch.diag(self.diag_tensor())
 
     def to(self, device=None, dtype=None) -> 'SparseOperator':
+        """``self`` when already there (keeps the cached transpose)."""
+        if (device is None or torch.device(device) == self.device) and \
+                (dtype is None or dtype == self.dtype):
+            return self
         d = self.diag
         if isinstance(d, Tensor):
             d = d.to(device=device, dtype=dtype)
