@@ -57,7 +57,7 @@ def blocks(n):
 
     from pyg_spectral.nn import STConv
     torch.manual_seed(0)
-    ours = STConv(64, 16, 64, num_nodes=n, kernel_size=3, K=3)
+    ours = STConv(n, 64, 16, 64, kernel_size=3, K=3)
     theirs = TGT(num_nodes=n, in_channels=64, hidden_channels=16,
                  out_channels=64, kernel_size=3, K=3)
     return {'pyg_spectral STConv': ours,

@@ -79,10 +79,11 @@ def dense_gcn_operator(ei, w, n, improved=False, add_self_loops=True,
     if add_self_loops:
         fill = 2.0 if improved else 1.0
         diag = torch.full((n, ), fill, dtype=torch.float64)
-        if w is not None:
-            for (s, d), v in zip(ei.t().tolist(), w.double().tolist()):
-                if s == d:
-                    diag[s] = v
+        ones = torch.ones(ei.size(1), dtype=torch.float64)  # None = ones
+        wl = (ones if w is None else w.double()).tolist()
+        for (s, d), v in zip(ei.t().tolist(), wl):
+            if s == d:
+                diag[s] = v
         A = A + torch.diag(diag)
     if not normalize:
         return A.t()

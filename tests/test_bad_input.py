@@ -50,7 +50,7 @@ GRAPH_LAYERS = {
     'SpectralConv-exact': (2, lambda: SpectralConv(4, 3, 5, mode='exact')),
     'SpatialGraphConv-cheb': (4, lambda: SpatialGraphConv(4, 3, 3, 'cheb')),
     'SpatialGraphConv-gcn': (4, lambda: SpatialGraphConv(4, 3, 1, 'gcn')),
-    'STConv': (4, lambda: STConv(4, 8, 6, N, 3, 3)),
+    'STConv': (4, lambda: STConv(N, 4, 8, 6, 3, 3)),
     'STGCN': (4, lambda: STGCN(N, 12, [(4, 8, 6)], 3, 3)),
 }
 
@@ -80,7 +80,7 @@ GRAPH_CASES = [
     ('integer x', lambda d: (_x(d).long(), EI, W), TypeError, 'x must be floating point'),  # noqa
     ('x not a tensor', lambda d: (_x(d).tolist(), EI, W), TypeError, 'x must be a Tensor'),  # noqa
     ('x wrong channels', lambda d: (_x(d)[..., :3], EI, W), ValueError, 'x must have shape'),  # noqa
-    ('x wrong rank', lambda d: (_x(d)[0, 0] if d == 4 else _x(d)[None, None], EI, W), ValueError, 'x must have shape'),  # noqa
+    ('x wrong rank', lambda d: (_x(d)[0, 0] if d == 4 else _x(d)[0], EI, W), ValueError, 'x must have shape'),  # noqa
     ('x fewer nodes than edge_index', lambda d: (_fewer_nodes(d), EI, W), ValueError, r'edge_index contains node index 9, out of range|built for num_nodes=10|\[B, 12, 10, C\]'),  # noqa
     ('NaN x', lambda d: (_nan(_x(d)), EI, W), ValueError, 'x contains NaN or Inf'),  # noqa
     ('Inf x', lambda d: (_inf(_x(d)), EI, W), ValueError, 'x contains NaN or Inf'),  # noqa
@@ -143,7 +143,7 @@ OTHER_LAYER_CASES = [
     ('TemporalConv float64 x', lambda: TemporalConv(4, 6)(X4.double()), TypeError, 'x has dtype torch.float64'),  # noqa
     ('Align channels', lambda: Align(4, 2)(X4[..., :3]), ValueError, 'x must have shape'),  # noqa
     ('OutputLayer channels', lambda: OutputLayer(4, 12, N)(X4[..., :3]), ValueError, 'x must have shape'),  # noqa
-    ('STConv wrong node count', lambda: STConv(4, 8, 6, N + 1)(X4, EI, W), ValueError, 'num_nodes=11'),  # noqa
+    ('STConv wrong node count', lambda: STConv(N + 1, 4, 8, 6)(X4, EI, W), ValueError, 'num_nodes=11'),  # noqa
     ('STGCN wrong n_his', lambda: STGCN(N, 12, [(4, 8, 6)])(X4[:, :11], EI, W), ValueError, r'x must have shape \[B, 12'),  # noqa
     ('GraphPool node count', lambda: GraphPool(torch.arange(6) // 2)(X2), ValueError, 'x has 10 nodes but the clustering has 6'),  # noqa
     ('GraphPool integer x', lambda: GraphPool(torch.arange(10) // 2)(X2.long()), TypeError, 'x must be floating'),  # noqa
@@ -169,8 +169,8 @@ CONSTRUCTOR_CASES = [
     ('TemporalConv activation', lambda: TemporalConv(4, 3, 3, 'tanh'), ValueError, 'activation'),  # noqa
     ('TemporalConv kernel_size', lambda: TemporalConv(4, 3, 0), ValueError, 'kernel_size'),  # noqa
     ('TemporalConv in_channels', lambda: TemporalConv(-4, 3), ValueError, 'in_channels'),  # noqa
-    ('STConv dropout', lambda: STConv(4, 8, 6, N, dropout=1.5), ValueError, 'dropout'),  # noqa
-    ('STConv num_nodes', lambda: STConv(4, 8, 6, 0), ValueError, 'num_nodes'),  # noqa
+    ('STConv dropout', lambda: STConv(N, 4, 8, 6, dropout=1.5), ValueError, 'dropout'),  # noqa
+    ('STConv num_nodes', lambda: STConv(0, 4, 8, 6), ValueError, 'num_nodes'),  # noqa
     ('STGCN block shape', lambda: STGCN(N, 12, [(4, 8)]), ValueError, 'each block'),  # noqa
     ('STGCN n_his too short', lambda: STGCN(N, 4, [(4, 8, 6)], 3), ValueError, 'n_his=4 is too short'),  # noqa
     ('STGCN num_nodes', lambda: STGCN(0), ValueError, 'num_nodes'),
@@ -279,7 +279,7 @@ def _valid_layers(n):
         'GCNConv-improved': (2, GCNConv(3, 2, improved=True)),
         'SpectralConv': (2, SpectralConv(3, 2, 5, K=10)),
         'SpatialGraphConv': (4, SpatialGraphConv(3, 2, 3)),
-        'STConv': (4, STConv(3, 4, 2, n, 3, 3)),
+        'STConv': (4, STConv(n, 3, 4, 2, 3, 3)),
     }
 
 

@@ -44,7 +44,7 @@ LAYERS = {
     'TemporalConv-relu': (lambda: TemporalConv(3, 5, 2, 'relu'),
                           (2, 5, N, 3), False),
     'Align': (lambda: Align(4, 2), (2, 5, N, 4), False),
-    'STConv': (lambda: STConv(4, 6, 5, N, 3, 3, dropout=0.0), (2, 7, N, 4),
+    'STConv': (lambda: STConv(N, 4, 6, 5, 3, 3, dropout=0.0), (2, 7, N, 4),
                True),
     'STGCN': (lambda: STGCN(N, 9, [(2, 4, 6), (6, 4, 5)], 2, 3,
                             out_channels=3), (2, 9, N, 2), True),
@@ -179,7 +179,7 @@ def test_stconv_property(g, K, B):
     float64 Chebyshev filter per slice + aligned residual -> ReLU ->
     temporal -> LayerNorm over [N, C]."""
     n, ei, w = g
-    block = STConv(3, 4, 5, n, 2, K).double()
+    block = STConv(n, 3, 4, 5, 2, K).double()
     x = torch.randn(B, 5, n, 3, dtype=D)
     out = block(x, ei, w)
     h = block.temporal1(x)

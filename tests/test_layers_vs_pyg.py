@@ -87,16 +87,11 @@ def test_gcnconv_equals_pyg(improved, add_self_loops, normalize, C, F):
     ei, w = random_graph(40, 160)
     x = torch.randn(40, C, requires_grad=True)
     _compare(ours, ref, x, ei, w)
-    if improved and add_self_loops:
-        # PyG 2.8 ignores `improved` when edge_weight is None (its loops get
-        # weight 1, against its docs); we follow the docs: A + 2I. Compare
-        # with PyG given explicit unit weights and no input loops instead.
-        keep = ei[0] != ei[1]
-        a = ours(x, ei)
-        b = ref(x, ei[:, keep], torch.ones(int(keep.sum())))
-        assert rel_err(a, b) < TOL
-    else:
-        _compare(ours, ref, x, ei)
+    # edge_weight=None means all ones (PyG 2.8's None ignores `improved`;
+    # with ones it adds 2I and keeps the weight of existing loops)
+    _compare(ours, ref, x, ei, torch.ones(ei.size(1)))
+    a, b = ours(x, ei), ours(x, ei, torch.ones(ei.size(1)))
+    assert torch.equal(a, b)
 
 
 def test_gcnconv_edge_weight_grad_equals_pyg():

@@ -102,7 +102,7 @@ def test_batched_samples_are_independent():
     """Sample b of a batch gives what it gives alone (no mixing across the
     folded B*T columns)."""
     ei, w = random_graph(10, 30, directed=False)
-    block = STConv(2, 8, 6, num_nodes=10).eval()
+    block = STConv(10, 2, 8, 6).eval()
     x = torch.randn(3, 7, 10, 2)
     full = block(x, ei, w)
     for b in range(3):

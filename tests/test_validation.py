@@ -30,7 +30,7 @@ CASES = [
     ('integer edge weight', lambda c: c(x, ei, w.long()), TypeError,
      'edge_weight'),
     ('integer x', lambda c: c(x.long(), ei, w), TypeError, 'x'),
-    ('x 3-d', lambda c: c(x[None], ei, w), ValueError, 'x'),
+    ('x 1-d', lambda c: c(x[0], ei, w), ValueError, 'x'),
     ('x not a tensor', lambda c: c(x.tolist(), ei, w), TypeError, 'x'),
 ]
 

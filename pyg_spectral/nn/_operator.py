@@ -54,31 +54,34 @@ def resolve_operator(n: int, like: Tensor, graph, expect: Dict[str, object],
 
 def laplacian_for(like: Tensor, n: int, graph, edge_weight=None,
                   normalization: Optional[str] = 'sym', lambda_max=None,
-                  batch=None) -> SparseOperator:
+                  batch=None, flow: str = 'source_to_target'
+                  ) -> SparseOperator:
     """The scaled Laplacian of ``graph`` over ``n`` nodes, in ``like``'s
     dtype/device: a precomputed operator, the cached one, or a new build.
     Every layer on the Chebyshev engine gets its operator here."""
     return resolve_operator(
         n, like, graph,
-        {'kind': 'laplacian', 'normalization': normalization},
+        {'kind': 'laplacian', 'normalization': normalization, 'flow': flow},
         lambda: laplacian_operator(graph, edge_weight, n, normalization,
-                                   lambda_max, batch, dtype=like.dtype),
+                                   lambda_max, batch, like.dtype, flow),
         (graph, edge_weight, batch, lambda_max),
-        ('laplacian', normalization, n, like.dtype, like.device),
+        ('laplacian', normalization, n, like.dtype, like.device, flow),
         {'edge_weight': edge_weight, 'batch': batch,
          'lambda_max': lambda_max})
 
 
 def gcn_for(like: Tensor, n: int, graph, edge_weight=None,
             improved: bool = False, add_self_loops: bool = True,
-            normalize: bool = True) -> SparseOperator:
+            normalize: bool = True, flow: str = 'source_to_target'
+            ) -> SparseOperator:
     """GCN's normalized adjacency of ``graph`` (see :func:`laplacian_for`)."""
     return resolve_operator(
         n, like, graph,
         {'kind': 'gcn', 'improved': improved,
-         'add_self_loops': add_self_loops, 'normalize': normalize},
+         'add_self_loops': add_self_loops, 'normalize': normalize,
+         'flow': flow},
         lambda: gcn_operator(graph, edge_weight, n, improved,
-                             add_self_loops, normalize, dtype=like.dtype),
+                             add_self_loops, normalize, like.dtype, flow),
         (graph, edge_weight),
         ('gcn', improved, add_self_loops, normalize, n, like.dtype,
-         like.device), {'edge_weight': edge_weight})
+         like.device, flow), {'edge_weight': edge_weight})

@@ -7,11 +7,19 @@ from torch_geometric.nn.conv import MessagePassing
 from torch_geometric.nn.dense.linear import Linear
 from torch_geometric.nn.inits import zeros
 
-from ..ops import cheb_filter
+from torch_geometric.typing import Adj, OptTensor
+
+from ..ops import SparseOperator, cheb_filter
+from ..ops.normalize import laplacian_entries
 from ..ops.validation import (check_K, check_normalization,
                               check_positive_int)
 from ._checks import check_input, checked_forward
+from ._message_passing import (calls_modules, check_flow, engine_propagate,
+                               from_node_major, needs_messages, no_torchscript,
+                               node_axis, operator_entries, to_node_major)
 from ._operator import laplacian_for, lazy_init
+
+_DIMS = tuple(range(2, 9))  # [N, C] and static-graph [*, N, C]
 
 
 class ChebConv(MessagePassing):
@@ -50,14 +58,25 @@ class ChebConv(MessagePassing):
         **kwargs (optional): Additional arguments of
             :class:`torch_geometric.nn.conv.MessagePassing`.
 
-    Forward arguments: ``x`` ``[N, C_in]`` (dense or ``torch.sparse``);
-    ``edge_index`` ``[2, E]``, a ``SparseTensor``/``torch.sparse`` ``adj_t``,
-    or a :class:`~pyg_spectral.ops.SparseOperator` from
-    :class:`~pyg_spectral.transforms.ChebOperator`; ``edge_weight`` ``[E]``;
-    ``batch`` ``[N]``; ``lambda_max``: float, scalar tensor or
-    ``[num_graphs]`` tensor (default: PyG's bound, 2.0 for ``sym``/``rw``).
-    Output ``[N, C_out]``. Gradients reach ``edge_weight`` when it requires
-    grad (through a slower plain-autograd path).
+    Forward arguments: ``x`` ``[N, C_in]`` (dense or ``torch.sparse``) or
+    ``[*, N, C_in]`` (PyG's static-graph mode: the node axis is
+    ``node_dim``, every leading index a signal on the same graph, all of
+    them in one sparse product); ``edge_index`` ``[2, E]``, a
+    ``SparseTensor``/``torch.sparse`` ``adj_t``, or a
+    :class:`~pyg_spectral.ops.SparseOperator` from
+    :class:`~pyg_spectral.transforms.ChebOperator`; ``edge_weight`` ``[E]``
+    (``None`` = all ones); ``batch`` ``[N]``; ``lambda_max``: float, scalar
+    tensor or ``[num_graphs]`` tensor (default: PyG's bound, 2.0 for
+    ``sym``/``rw``). Output ``[*, N, C_out]``. Gradients reach
+    ``edge_weight`` when it requires grad (through a slower plain-autograd
+    path).
+
+    Everything PyG's ``MessagePassing`` offers works as in PyG:
+    ``flow='target_to_source'``, explainers' edge masks, propagate /
+    message / aggregate hooks, ``decomposed_layers``, other ``aggr``
+    (these run PyG's algorithm through :meth:`propagate`), hooks on or
+    replacement of ``lins[k]`` (the projections then run as module calls);
+    see :mod:`pyg_spectral.nn._message_passing`.
     """
 
     def __init__(self, in_channels: int, out_channels: int, K: int,
@@ -69,9 +88,6 @@ class ChebConv(MessagePassing):
         check_positive_int(out_channels, 'out_channels')
         check_K(K)
         check_normalization(normalization)
-        if self.flow != 'source_to_target':
-            raise ValueError(f"flow must be 'source_to_target' "
-                             f"(got {self.flow!r})")
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.normalization = normalization
@@ -96,22 +112,69 @@ class ChebConv(MessagePassing):
         return len(self.lins)
 
     @checked_forward
-    def forward(self, x: Tensor, edge_index, edge_weight: Optional[Tensor] = None,
-                batch: Optional[Tensor] = None,
-                lambda_max=None) -> Tensor:
-        check_input(self, x, (2, ), '[num_nodes, channels]', self.in_channels)
-        out = self._filter(x, edge_index, edge_weight, batch, lambda_max)
+    def forward(self, x: Tensor, edge_index: Adj,
+                edge_weight: OptTensor = None, batch: OptTensor = None,
+                lambda_max: OptTensor = None) -> Tensor:
+        check_flow(self, edge_index)
+        check_input(self, x, _DIMS, '[*, num_nodes, channels]',
+                    self.in_channels)
+        out = self._filter(x, node_axis(self, x), edge_index, edge_weight,
+                           batch, lambda_max)
         if self.bias is not None:
             out = out + self.bias
         return out
 
     @torch.compiler.disable
-    def _filter(self, x, edge_index, edge_weight, batch, lambda_max):
-        op = laplacian_for(x, x.size(0), edge_index, edge_weight,
-                           self.normalization, lambda_max, batch)
+    def _filter(self, x, nd, edge_index, edge_weight, batch, lambda_max):
         lazy_init(self.lins, x)
-        weight = torch.stack([lin.weight for lin in self.lins])  # [K, F, C]
-        return cheb_filter(x, weight.transpose(1, 2), op)  # Θ as [K, C, F]
+        if needs_messages(self, ChebConv):
+            e = self._entries(x, nd, edge_index, edge_weight, batch,
+                              lambda_max)
+            ei, norm = e.edge_list()
+            out = self._pyg_order(
+                x, lambda h: self.propagate(ei, x=h, norm=norm))
+        else:
+            op = laplacian_for(x, x.size(nd), edge_index, edge_weight,
+                               self.normalization, lambda_max, batch,
+                               self.flow)
+            if calls_modules(self.lins):
+                out = self._pyg_order(x, engine_propagate(op, nd))
+            else:
+                weight = torch.stack([lin.weight for lin in self.lins])
+                # [K, F, C]; the filter takes Θ as [K, C, F]
+                y = cheb_filter(to_node_major(x, nd), weight.transpose(1, 2),
+                                op)
+                out = from_node_major(y, x, nd)
+        return out
+
+    def _entries(self, x, nd, edge_index, edge_weight, batch, lambda_max):
+        """The scaled Laplacian as per-edge entries (PyG's edge order)."""
+        if isinstance(edge_index, SparseOperator):
+            op = laplacian_for(x, x.size(nd), edge_index, edge_weight,
+                               self.normalization, lambda_max, batch,
+                               self.flow)
+            return operator_entries(op, self.flow)
+        return laplacian_entries(edge_index, edge_weight, x.size(nd),
+                                 self.normalization, lambda_max, batch,
+                                 x.dtype, self.flow)
+
+    def _pyg_order(self, x: Tensor, prop) -> Tensor:
+        """PyG's evaluation: the terms :math:`T_k x` in the input width,
+        each through its ``lins[k]`` module call."""
+        tx0 = x
+        out = self.lins[0](tx0)
+        if self.K > 1:
+            tx0 = tx0.to_dense() if tx0.layout != torch.strided else tx0
+            tx1 = prop(tx0)
+            out = out + self.lins[1](tx1)
+            for lin in self.lins[2:]:
+                tx2 = 2.0 * prop(tx1) - tx0
+                out = out + lin(tx2)
+                tx0, tx1 = tx1, tx2
+        return out
+
+    def __prepare_scriptable__(self):
+        no_torchscript(self)
 
     def message(self, x_j: Tensor, norm: Tensor) -> Tensor:
         return norm.view(-1, 1) * x_j

@@ -1,4 +1,4 @@
-from typing import Optional
+from typing import Optional, Tuple
 
 import torch
 from torch import Tensor
@@ -7,11 +7,22 @@ from torch_geometric.nn.conv import MessagePassing
 from torch_geometric.nn.dense.linear import Linear
 from torch_geometric.nn.inits import zeros
 
-from ..ops import SparseOperator
+from torch_geometric.typing import Adj, OptTensor
+from torch_geometric.utils import spmm
+
+from ..ops import SparseOperator, gcn_operator
+from ..ops.adjacency import is_sparse_tensor, is_torch_sparse_tensor
 from ..ops.features import project
-from ..ops.validation import check_positive_int
+from ..ops.normalize import Entries, gcn_entries
+from ..ops.validation import check_positive_int, check_same_device
 from ._checks import check_input, checked_forward
+from ._message_passing import (calls_modules, check_flow, engine_propagate,
+                               from_node_major, needs_messages, no_torchscript,
+                               node_axis, operator_entries, sparse_adj_t,
+                               to_node_major)
 from ._operator import gcn_for, lazy_init
+
+_DIMS = tuple(range(2, 9))  # [N, C] and static-graph [*, N, C]
 
 
 class GCNConv(MessagePassing):
@@ -48,11 +59,20 @@ class GCNConv(MessagePassing):
             (default: :obj:`True`)
         bias (bool, optional): Learn an additive bias. (default: :obj:`True`)
 
-    Forward: ``x`` ``[N, C_in]`` (dense or ``torch.sparse``), ``edge_index``
+    Forward: ``x`` ``[N, C_in]`` (dense or ``torch.sparse``) or ``[*, N,
+    C_in]`` (static-graph mode, node axis ``node_dim``), ``edge_index``
     (``[2, E]``, ``SparseTensor``/``torch.sparse`` ``adj_t``, or a
     :class:`~pyg_spectral.ops.SparseOperator` from
-    :class:`~pyg_spectral.transforms.GCNOperator`), ``edge_weight`` ``[E]``;
-    output ``[N, C_out]``.
+    :class:`~pyg_spectral.transforms.GCNOperator`), ``edge_weight`` ``[E]``
+    (``None`` = all ones); output ``[*, N, C_out]``.
+
+    Everything PyG's ``MessagePassing`` offers works as in PyG:
+    ``flow='target_to_source'``, explainers' edge masks, propagate /
+    message / aggregate hooks, ``decomposed_layers``, other ``aggr`` (these
+    run PyG's algorithm through :meth:`propagate`), hooks on or replacement
+    of ``lin`` (module call). With ``cached=True``, ``_cached_edge_index``
+    (and ``_cached_adj_t`` for a ``SparseTensor`` graph) hold the normalized
+    graph as in PyG; assigning ``None`` to either clears the cache.
     """
 
     def __init__(self, in_channels: int, out_channels: int,
@@ -67,9 +87,6 @@ class GCNConv(MessagePassing):
             raise ValueError(f"'{self.__class__.__name__}' does not support "
                              f"adding self-loops to the graph when no "
                              f"on-the-fly normalization is applied")
-        if self.flow != 'source_to_target':
-            raise ValueError(f"flow must be 'source_to_target' "
-                             f"(got {self.flow!r})")
         check_positive_int(in_channels, 'in_channels', allow=(-1, ))
         check_positive_int(out_channels, 'out_channels')
         self.in_channels = in_channels
@@ -79,6 +96,8 @@ class GCNConv(MessagePassing):
         self.add_self_loops = add_self_loops
         self.normalize = normalize
         self._cached_op: Optional[SparseOperator] = None
+        self._cached_entries: Optional[Entries] = None  # its edge order
+        self._cached_sparse_tensor = False  # was the cached graph one?
         self.lin = Linear(in_channels, out_channels, bias=False,
                           weight_initializer='glorot')
         if bias:
@@ -91,39 +110,143 @@ class GCNConv(MessagePassing):
         super().reset_parameters()
         self.lin.reset_parameters()
         zeros(self.bias)
-        self._cached_op = None
+        self._cached_op = self._cached_entries = None
+
+    # PyG's cache attributes, as views of the one cached operator ---------
+    @property
+    def _cached_edge_index(self) -> Optional[Tuple[Tensor, Tensor]]:
+        if self._cached_entries is not None:
+            return self._cached_entries.edge_list()
+        op = self._cached_op
+        if op is None or self._cached_sparse_tensor:
+            return None
+        return operator_entries(op, self.flow).edge_list()
+
+    @_cached_edge_index.setter
+    def _cached_edge_index(self, value) -> None:
+        self._set_cache(value, sparse_tensor=False)
+
+    @property
+    def _cached_adj_t(self):
+        op = self._cached_op
+        if op is None or not self._cached_sparse_tensor:
+            return None
+        from torch_sparse import SparseTensor  # was given one
+        return sparse_adj_t(operator_entries(op, self.flow),
+                            SparseTensor.eye(1))
+
+    @_cached_adj_t.setter
+    def _cached_adj_t(self, value) -> None:
+        self._set_cache(value, sparse_tensor=True)
+
+    def _set_cache(self, value, sparse_tensor: bool) -> None:
+        """``None`` clears the cache; a normalized graph (``(edge_index,
+        edge_weight)`` or a ``SparseTensor`` ``adj_t``) becomes it."""
+        if value is None:
+            if self._cached_sparse_tensor == sparse_tensor:
+                self._cached_op = self._cached_entries = None
+            return
+        graph, weight = (value, None) if sparse_tensor else value
+        self._cached_entries = None
+        self._cached_op = gcn_operator(graph, weight, None,
+                                       add_self_loops=False, normalize=False,
+                                       flow=self.flow)
+        self._cached_sparse_tensor = sparse_tensor
 
     @checked_forward
-    def forward(self, x: Tensor, edge_index,
-                edge_weight: Optional[Tensor] = None) -> Tensor:
+    def forward(self, x: Tensor, edge_index: Adj,
+                edge_weight: OptTensor = None) -> Tensor:
         if isinstance(x, (tuple, list)) and all(
                 isinstance(t, Tensor) for t in x):
             raise ValueError(f"x: '{self.__class__.__name__}' received a "
                              f"tuple of node features as input while this "
                              f"layer does not support bipartite message "
                              f"passing")
-        check_input(self, x, (2, ), '[num_nodes, channels]', self.in_channels)
-        out = self._propagate(x, edge_index, edge_weight)
+        check_flow(self, edge_index)
+        check_input(self, x, _DIMS, '[*, num_nodes, channels]',
+                    self.in_channels)
+        out = self._filter(x, node_axis(self, x), edge_index, edge_weight)
         if self.bias is not None:
             out = out + self.bias
         return out
 
     @torch.compiler.disable
-    def _propagate(self, x, edge_index, edge_weight):
-        op = self._cached_op
-        if op is None:
-            op = gcn_for(x, x.size(0), edge_index, edge_weight,
-                         self.improved, self.add_self_loops, self.normalize)
-            if self.cached:
-                self._cached_op = op
-        elif op.num_nodes != x.size(0):
-            raise ValueError(f"x has {x.size(0)} rows but the cached "
-                             f"operator has {op.num_nodes} nodes")
+    def _filter(self, x, nd, edge_index, edge_weight):
         lazy_init([self.lin], x)
-        w = self.lin.weight.t()  # [C, F]
-        if x.layout != torch.strided or w.size(1) < w.size(0):
-            return op.matmul(project(x, w))
-        return op.matmul(x) @ w
+        if needs_messages(self, GCNConv):
+            e = self._entries(x, nd, edge_index, edge_weight)
+            if is_sparse_tensor(edge_index) or \
+                    is_torch_sparse_tensor(edge_index):
+                adj_t = sparse_adj_t(e, edge_index)  # PyG fuses on these
+                out = self.propagate(adj_t, x=self.lin(x), edge_weight=None)
+            else:
+                ei, w = e.edge_list()
+                out = self.propagate(ei, x=self.lin(x), edge_weight=w)
+        else:
+            op = self._operator(x, nd, edge_index, edge_weight)
+            if calls_modules([self.lin]):
+                out = engine_propagate(op, nd)(self.lin(x))
+            else:
+                out = from_node_major(self._fused(to_node_major(x, nd), op),
+                                      x, nd)
+        return out
 
-    def message(self, x_j: Tensor, edge_weight: Optional[Tensor]) -> Tensor:
+    def _operator(self, x, nd, edge_index, edge_weight) -> SparseOperator:
+        op = self._cached_op
+        n = x.size(nd)
+        if op is not None:
+            if op.num_nodes != n:
+                raise ValueError(f"x has {n} nodes but the cached "
+                                 f"operator has {op.num_nodes} nodes")
+            return op
+        if self.cached and isinstance(edge_index, Tensor) and \
+                edge_index.layout == torch.strided:
+            self._entries(x, nd, edge_index, edge_weight)  # fills the cache
+            return self._cached_op
+        op = gcn_for(x, n, edge_index, edge_weight, self.improved,
+                     self.add_self_loops, self.normalize, self.flow)
+        if self.cached:
+            self._cached_op = op
+            self._cached_sparse_tensor = is_sparse_tensor(edge_index)
+        return op
+
+    def _entries(self, x, nd, edge_index, edge_weight) -> Entries:
+        """The normalized graph per edge, in the input's edge order (which
+        explainers' edge masks follow); cached with ``cached=True``."""
+        if self._cached_entries is not None:
+            return self._cached_entries
+        if self._cached_op is not None or not isinstance(
+                edge_index, Tensor) or edge_index.layout != torch.strided:
+            op = self._operator(x, nd, edge_index, edge_weight)
+            return operator_entries(op, self.flow)
+        check_same_device('x', x.device, 'edge_index', edge_index.device)
+        e = gcn_entries(edge_index, edge_weight, x.size(nd), self.improved,
+                        self.add_self_loops, self.normalize, x.dtype,
+                        self.flow)
+        if self.cached:
+            self._cached_entries, self._cached_op = e, e.operator()
+            self._cached_sparse_tensor = False
+        return e
+
+    def _fused(self, x: Tensor, op: SparseOperator) -> Tensor:
+        """``S x W`` for ``x`` ``[N, C]`` or ``[N, M, C]``, propagating in
+        the smaller width."""
+        w = self.lin.weight.t()  # [C, F]
+        C, F = w.shape
+        n = x.size(0)
+        if x.layout != torch.strided:  # sparse [N, C]
+            return op.matmul(project(x, w))
+        if F < C:
+            h = (x.reshape(-1, C) @ w).view(n, -1)  # [N*M, F] -> [N, M*F]
+            return op.matmul(h).view(x.shape[:-1] + (F, ))
+        y = op.matmul(x.reshape(n, -1)).view(-1, C)  # [N, M*C] -> [N*M, C]
+        return (y @ w).view(x.shape[:-1] + (F, ))
+
+    def message(self, x_j: Tensor, edge_weight: OptTensor) -> Tensor:
         return x_j if edge_weight is None else edge_weight.view(-1, 1) * x_j
+
+    def message_and_aggregate(self, adj_t: Adj, x: Tensor) -> Tensor:
+        return spmm(adj_t, x, reduce=self.aggr)
+
+    def __prepare_scriptable__(self):
+        no_torchscript(self)

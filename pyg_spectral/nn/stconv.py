@@ -19,22 +19,34 @@ class STConv(torch.nn.Module):
     (``hidden -> spatial``, ReLU over conv + aligned residual) -> temporal
     conv (``spatial -> out``) -> LayerNorm over ``[N, C]`` -> dropout.
 
+    A drop-in for ``torch_geometric_temporal.nn.attention.STConv``: the same
+    constructor arguments in the same positional order (``num_nodes,
+    in_channels, hidden_channels, out_channels, kernel_size, K,
+    normalization, bias``; ``bias`` is the graph convolution's) and forward
+    ``(x [B, T, N, C], edge_index, edge_weight=None)``; the extra arguments
+    are keyword-only. The arithmetic follows the paper, not theirs: GLU
+    gating :math:`(P + x_{res}) \odot \sigma(Q)` in the first temporal
+    conv (theirs: :math:`\mathrm{ReLU}(P \odot \sigma(Q) + \mathrm{conv}
+    (x))`) and LayerNorm over ``[N, C]`` (theirs: BatchNorm over nodes),
+    so a PyG-Temporal checkpoint does not load into it.
+
     ``spatial_channels`` defaults to ``hidden_channels`` (the authors' code:
-    ``[[1, 32, 64], [64, 32, 128]]`` is ``STConv(1, 32, 64)`` then
-    ``STConv(64, 32, 128)``); the paper's bottleneck "64, 16, 64" is
-    ``STConv(c_in, 64, 64, spatial_channels=16)``. The second temporal conv
-    uses ``'relu'`` as the authors' code (``temporal_activation='glu'`` for
-    the paper's figure).
+    ``[[1, 32, 64], [64, 32, 128]]`` is ``STConv(N, 1, 32, 64)`` then
+    ``STConv(N, 64, 32, 128)``); the paper's bottleneck "64, 16, 64" is
+    ``STConv(N, c_in, 64, 64, spatial_channels=16)``. The second temporal
+    conv uses ``'relu'`` as the authors' code (``temporal_activation='glu'``
+    for the paper's figure).
 
     Layout: ``[B, T, N, C_in]`` -> ``[B, T - 2(K_t - 1), N, C_out]``.
     """
 
-    def __init__(self, in_channels: int, hidden_channels: int,
-                 out_channels: int, num_nodes: int, kernel_size: int = 3,
-                 K: int = 3, spatial_channels: Optional[int] = None,
-                 graph_conv: str = 'cheb',
-                 normalization: Optional[str] = 'sym',
-                 temporal_activation: str = 'relu', dropout: float = 0.0):
+    def __init__(self, num_nodes: int, in_channels: int,
+                 hidden_channels: int, out_channels: int,
+                 kernel_size: int = 3, K: int = 3,
+                 normalization: Optional[str] = 'sym', bias: bool = True, *,
+                 spatial_channels: Optional[int] = None,
+                 graph_conv: str = 'cheb', temporal_activation: str = 'relu',
+                 dropout: float = 0.0):
         super().__init__()
         check_positive_int(num_nodes, 'num_nodes')
         check_probability(dropout, 'dropout')
@@ -47,7 +59,7 @@ class STConv(torch.nn.Module):
         self.temporal1 = TemporalConv(in_channels, hidden_channels,
                                       kernel_size, 'glu')
         self.spatial = SpatialGraphConv(hidden_channels, spatial_channels, K,
-                                        graph_conv, normalization)
+                                        graph_conv, normalization, bias)
         self.align = Align(hidden_channels, spatial_channels)
         self.temporal2 = TemporalConv(spatial_channels, out_channels,
                                       kernel_size, temporal_activation)
@@ -69,8 +81,8 @@ class STConv(torch.nn.Module):
         return F.dropout(h, self.dropout, self.training)
 
     def __repr__(self) -> str:
-        return (f'{self.__class__.__name__}({self.in_channels}, '
-                f'{self.hidden_channels}, {self.out_channels}, '
-                f'spatial_channels={self.spatial_channels}, '
-                f'num_nodes={self.num_nodes}, kernel_size={self.kernel_size},'
-                f' K={self.K}, graph_conv={self.graph_conv})')
+        return (f'{self.__class__.__name__}(num_nodes={self.num_nodes}, '
+                f'{self.in_channels}, {self.hidden_channels}, '
+                f'{self.out_channels}, kernel_size={self.kernel_size}, '
+                f'K={self.K}, spatial_channels={self.spatial_channels}, '
+                f'graph_conv={self.graph_conv})')

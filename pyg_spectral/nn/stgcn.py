@@ -79,10 +79,10 @@ class STGCN(torch.nn.Module):
             else:
                 raise ValueError(f"each block must be (in, hidden, out) or "
                                  f"(in, temporal, spatial, out) (got {b})")
-            self.blocks.append(STConv(c_in, c_t, c_out, num_nodes,
-                                      kernel_size, K, c_s, graph_conv,
-                                      normalization, temporal_activation,
-                                      dropout))
+            self.blocks.append(STConv(
+                num_nodes, c_in, c_t, c_out, kernel_size, K, normalization,
+                spatial_channels=c_s, graph_conv=graph_conv,
+                temporal_activation=temporal_activation, dropout=dropout))
             t -= 2 * (kernel_size - 1)
         if t < 1:
             raise ValueError(f"n_his={n_his} is too short for "

@@ -24,17 +24,18 @@ The diagonal never becomes sparse entries: it is the operator's node-wise
 """
 from __future__ import annotations
 
-from typing import Optional, Tuple, Union
+from typing import NamedTuple, Optional, Tuple, Union
 
 import torch
 from torch import Tensor
 
 from .adjacency import infer_num_nodes, to_edge_index
-from .operator import SparseOperator
+from .operator import Diag, SparseOperator
 from .validation import (check_batch, check_lambda_max,
                          check_nonnegative_degree, check_normalization)
 
 LambdaMax = Union[None, float, Tensor]
+FLOWS = ('source_to_target', 'target_to_source')
 
 
 def _inv_pow(deg: Tensor, p: float) -> Tensor:
@@ -82,29 +83,67 @@ def default_lambda_max(p: Tensor, l_diag: Tensor) -> float:
     return lam if lam > 0 else 2.0
 
 
-def laplacian_operator(edge_index, edge_weight: Optional[Tensor] = None,
-                       num_nodes: Optional[int] = None,
-                       normalization: Optional[str] = 'sym',
-                       lambda_max: LambdaMax = None,
-                       batch: Optional[Tensor] = None,
-                       dtype: Optional[torch.dtype] = None
-                       ) -> SparseOperator:
-    r"""The scaled Laplacian :math:`\tilde{\mathbf{L}} = 2\mathbf{L} /
-    \lambda_{\max} - \mathbf{I}` as a :class:`SparseOperator`.
+def _check_flow(flow: str) -> None:
+    if flow not in FLOWS:
+        raise ValueError(f"flow must be 'source_to_target' or "
+                         f"'target_to_source' (got {flow!r})")
 
-    Args:
-        edge_index: ``[2, E]`` indices, a ``SparseTensor`` or a
-            ``torch.sparse`` adjacency (``adj_t``).
-        edge_weight (Tensor, optional): ``[E]`` weights.
-        num_nodes (int, optional): :math:`N`.
-        normalization: ``None``, ``'sym'`` or ``'rw'``.
-        lambda_max: ``None`` (PyG's bound, see :func:`default_lambda_max`),
-            a positive float, a scalar tensor, or a ``[num_graphs]`` tensor
-            used with ``batch``.
-        batch (Tensor, optional): ``[N]`` graph index of every node.
-        dtype: value dtype (default: ``edge_weight``'s, else the default).
-    """
+
+def _from_entries(e: 'Entries', meta: dict) -> SparseOperator:
+    """The CSR operator of ``e``: rows are the message targets
+    (``edge_index[1]`` for ``'source_to_target'``, ``[0]`` otherwise)."""
+    rows, cols = (e.dst, e.src) if e.flow == 'source_to_target' \
+        else (e.src, e.dst)
+    return SparseOperator.from_coo(rows, cols, e.val, e.diag, e.num_nodes,
+                                   check=False, meta=meta)
+
+
+class Entries(NamedTuple):
+    r"""A normalized operator as per-edge values: ``val[e]`` is the weight
+    of the message along ``(src[e], dst[e])`` (self-loops removed, duplicates
+    kept, in the input's edge order) and ``diag`` the node-wise diagonal
+    (``None``, a float or ``[N]``). :meth:`edge_list` gives PyG's layout of
+    the same operator, the one ``MessagePassing.propagate`` consumes."""
+    src: Tensor
+    dst: Tensor
+    val: Tensor
+    diag: Diag
+    num_nodes: int
+    flow: str
+    meta: dict
+
+    def diag_tensor(self) -> Tensor:
+        d = self.diag
+        if isinstance(d, Tensor):
+            return d
+        return self.val.new_full((self.num_nodes, ),
+                                 0.0 if d is None else float(d))
+
+    def edge_list(self) -> Tuple[Tensor, Tensor]:
+        """``(edge_index, edge_weight)``: the off-diagonal edges, then one
+        self-loop per node carrying the diagonal (PyG's ``add_self_loops``
+        order, which its explainers' ``edge_mask`` relies on)."""
+        loop = torch.arange(self.num_nodes, device=self.src.device)
+        edge_index = torch.cat([torch.stack([self.src, self.dst]),
+                                torch.stack([loop, loop])], dim=1)
+        return edge_index, torch.cat([self.val, self.diag_tensor()])
+
+    def operator(self) -> SparseOperator:
+        return _from_entries(self, self.meta)
+
+
+def laplacian_entries(edge_index, edge_weight: Optional[Tensor] = None,
+                      num_nodes: Optional[int] = None,
+                      normalization: Optional[str] = 'sym',
+                      lambda_max: LambdaMax = None,
+                      batch: Optional[Tensor] = None,
+                      dtype: Optional[torch.dtype] = None,
+                      flow: str = 'source_to_target') -> Entries:
+    r"""The scaled Laplacian :math:`\tilde{\mathbf{L}} = 2\mathbf{L} /
+    \lambda_{\max} - \mathbf{I}` as :class:`Entries` (arguments as
+    :func:`laplacian_operator`)."""
     check_normalization(normalization)
+    _check_flow(flow)
     edge_index, edge_weight, num_nodes = to_edge_index(
         edge_index, edge_weight, num_nodes)
     n = infer_num_nodes(edge_index, num_nodes)
@@ -129,7 +168,8 @@ def laplacian_operator(edge_index, edge_weight: Optional[Tensor] = None,
     if lam is None:
         lam = default_lambda_max(p, l_diag)
     meta = dict(kind='laplacian', normalization=normalization,
-                lambda_max=lam if isinstance(lam, float) else 'per-graph')
+                lambda_max=lam if isinstance(lam, float) else 'per-graph',
+                flow=flow)
 
     if isinstance(lam, Tensor):  # one value per graph
         scale = 2.0 / lam[batch]  # [N]
@@ -143,20 +183,49 @@ def laplacian_operator(edge_index, edge_weight: Optional[Tensor] = None,
         else:  # l_diag == 1 everywhere
             diag = scale - 1.0
             diag = None if diag == 0.0 else diag
-    symmetric = None
-    return SparseOperator.from_coo(dst, src, val, diag, n, check=False,
-                                   symmetric=symmetric, meta=meta)
+    return Entries(src, dst, val, diag, n, flow, meta)
 
 
-def gcn_operator(edge_index, edge_weight: Optional[Tensor] = None,
-                 num_nodes: Optional[int] = None, improved: bool = False,
-                 add_self_loops: bool = True, normalize: bool = True,
-                 dtype: Optional[torch.dtype] = None) -> SparseOperator:
-    r"""GCN's propagation matrix as a :class:`SparseOperator`:
-    :math:`\hat{\mathbf{D}}^{-1/2}(\mathbf{A} + f\mathbf{I})
-    \hat{\mathbf{D}}^{-1/2}` when ``normalize`` (``f`` = 2 if ``improved``
-    else 1, only if ``add_self_loops``), the raw weighted adjacency
-    otherwise."""
+def laplacian_operator(edge_index, edge_weight: Optional[Tensor] = None,
+                       num_nodes: Optional[int] = None,
+                       normalization: Optional[str] = 'sym',
+                       lambda_max: LambdaMax = None,
+                       batch: Optional[Tensor] = None,
+                       dtype: Optional[torch.dtype] = None,
+                       flow: str = 'source_to_target'
+                       ) -> SparseOperator:
+    r"""The scaled Laplacian :math:`\tilde{\mathbf{L}} = 2\mathbf{L} /
+    \lambda_{\max} - \mathbf{I}` as a :class:`SparseOperator`.
+
+    Args:
+        edge_index: ``[2, E]`` indices, a ``SparseTensor`` or a
+            ``torch.sparse`` adjacency (``adj_t``).
+        edge_weight (Tensor, optional): ``[E]`` weights.
+        num_nodes (int, optional): :math:`N`.
+        normalization: ``None``, ``'sym'`` or ``'rw'``.
+        lambda_max: ``None`` (PyG's bound, see :func:`default_lambda_max`),
+            a positive float, a scalar tensor, or a ``[num_graphs]`` tensor
+            used with ``batch``.
+        batch (Tensor, optional): ``[N]`` graph index of every node.
+        dtype: value dtype (default: ``edge_weight``'s, else the default).
+        flow: PyG's message direction. ``'target_to_source'`` sends messages
+            from ``edge_index[1]`` to ``edge_index[0]``: the transpose (the
+            degrees are summed over ``edge_index[0]`` in both, as PyG's
+            ``get_laplacian`` does).
+    """
+    e = laplacian_entries(edge_index, edge_weight, num_nodes, normalization,
+                          lambda_max, batch, dtype, flow)
+    return e.operator()
+
+
+def gcn_entries(edge_index, edge_weight: Optional[Tensor] = None,
+                num_nodes: Optional[int] = None, improved: bool = False,
+                add_self_loops: bool = True, normalize: bool = True,
+                dtype: Optional[torch.dtype] = None,
+                flow: str = 'source_to_target') -> Entries:
+    r"""GCN's propagation matrix as :class:`Entries` (arguments as
+    :func:`gcn_operator`)."""
+    _check_flow(flow)
     edge_index, edge_weight, num_nodes = to_edge_index(
         edge_index, edge_weight, num_nodes)
     n = infer_num_nodes(edge_index, num_nodes)
@@ -164,6 +233,8 @@ def gcn_operator(edge_index, edge_weight: Optional[Tensor] = None,
         dtype = edge_weight.dtype if edge_weight is not None \
             else torch.get_default_dtype()
     src, dst = edge_index[0], edge_index[1]
+    # edge_weight=None means all ones, in every mode (existing self-loops
+    # included: they keep weight 1 as with torch.ones(E))
     w = torch.ones(src.numel(), dtype=dtype, device=src.device) \
         if edge_weight is None else edge_weight.to(dtype)
     is_loop = src == dst
@@ -173,15 +244,16 @@ def gcn_operator(edge_index, edge_weight: Optional[Tensor] = None,
     if add_self_loops:
         fill = 2.0 if improved else 1.0
         loop_w = w.new_full((n, ), fill)
-        if edge_weight is not None and loop_nodes.numel():
+        if loop_nodes.numel():
             # add_remaining_self_loops keeps the weight of existing loops
             loop_w = loop_w.index_put((loop_nodes, ), w[is_loop])
     else:
         loop_w = w.new_zeros(n).index_add(0, loop_nodes, w[is_loop])
     meta = dict(kind='gcn', improved=improved, add_self_loops=add_self_loops,
-                normalize=normalize)
+                normalize=normalize, flow=flow)
     if normalize:
-        deg = loop_w.index_add(0, dst, w_off)
+        target = dst if flow == 'source_to_target' else src
+        deg = loop_w.index_add(0, target, w_off)
         check_nonnegative_degree(deg, 'GCN')
         dinv = _inv_pow(deg, -0.5)
         val = dinv[src] * w_off * dinv[dst]
@@ -189,5 +261,21 @@ def gcn_operator(edge_index, edge_weight: Optional[Tensor] = None,
     else:
         val = w_off
         diag = loop_w if (add_self_loops or loop_nodes.numel()) else None
-    return SparseOperator.from_coo(dst, src, val, diag, n, check=False,
-                                   meta=meta)
+    return Entries(src, dst, val, diag, n, flow, meta)
+
+
+def gcn_operator(edge_index, edge_weight: Optional[Tensor] = None,
+                 num_nodes: Optional[int] = None, improved: bool = False,
+                 add_self_loops: bool = True, normalize: bool = True,
+                 dtype: Optional[torch.dtype] = None,
+                 flow: str = 'source_to_target') -> SparseOperator:
+    r"""GCN's propagation matrix as a :class:`SparseOperator`:
+    :math:`\hat{\mathbf{D}}^{-1/2}(\mathbf{A} + f\mathbf{I})
+    \hat{\mathbf{D}}^{-1/2}` when ``normalize`` (``f`` = 2 if ``improved``
+    else 1, only if ``add_self_loops``), the raw weighted adjacency
+    otherwise. ``edge_weight=None`` is all ones. With ``flow=
+    'target_to_source'`` messages go from ``edge_index[1]`` to
+    ``edge_index[0]`` and degrees are summed over ``edge_index[0]`` (PyG's
+    ``gcn_norm``)."""
+    return gcn_entries(edge_index, edge_weight, num_nodes, improved,
+                       add_self_loops, normalize, dtype, flow).operator()
