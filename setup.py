@@ -23,7 +23,8 @@ setup(
     extras_require={
         'sparse': ['torch-scatter', 'torch-sparse'],
         'triton': ['triton'],
-        'test': ['pytest', 'hypothesis', 'matplotlib', 'scikit-learn'],
+        'test': ['pytest', 'hypothesis', 'matplotlib', 'scikit-learn', 'captum',
+                 'tabulate'],
         'repro': ['matplotlib'],
     },
     license='MIT',

@@ -91,18 +91,27 @@ def _check_flow(flow: str) -> None:
 
 def _from_entries(e: 'Entries', meta: dict) -> SparseOperator:
     """The CSR operator of ``e``: rows are the message targets
-    (``edge_index[1]`` for ``'source_to_target'``, ``[0]`` otherwise)."""
-    rows, cols = (e.dst, e.src) if e.flow == 'source_to_target' \
-        else (e.src, e.dst)
-    return SparseOperator.from_coo(rows, cols, e.val, e.diag, e.num_nodes,
+    (``edge_index[1]`` for ``'source_to_target'``, ``[0]`` otherwise).
+    Self-loop entries kept in the edge list go to the diagonal."""
+    src, dst, val, diag = e.src, e.dst, e.val, e.diag
+    loop = src == dst
+    if bool(loop.any()):
+        diag = e.diag_tensor().index_add(0, src[loop], val[loop])
+        keep = ~loop
+        src, dst, val = src[keep], dst[keep], val[keep]
+    if isinstance(diag, float) and diag == 0.0:
+        diag = None  # no axpy
+    rows, cols = (dst, src) if e.flow == 'source_to_target' else (src, dst)
+    return SparseOperator.from_coo(rows, cols, val, diag, e.num_nodes,
                                    check=False, meta=meta)
 
 
 class Entries(NamedTuple):
     r"""A normalized operator as per-edge values: ``val[e]`` is the weight
-    of the message along ``(src[e], dst[e])`` (self-loops removed, duplicates
-    kept, in the input's edge order) and ``diag`` the node-wise diagonal
-    (``None``, a float or ``[N]``). :meth:`edge_list` gives PyG's layout of
+    of the message along ``(src[e], dst[e])`` (duplicates kept, in the
+    input's edge order; self-loops only where PyG keeps them in place) and
+    ``diag`` the node-wise diagonal (``None``, a float or ``[N]``), added to
+    any loops. :meth:`edge_list` gives PyG's layout of
     the same operator, the one ``MessagePassing.propagate`` consumes."""
     src: Tensor
     dst: Tensor
@@ -120,9 +129,12 @@ class Entries(NamedTuple):
                                  0.0 if d is None else float(d))
 
     def edge_list(self) -> Tuple[Tensor, Tensor]:
-        """``(edge_index, edge_weight)``: the off-diagonal edges, then one
-        self-loop per node carrying the diagonal (PyG's ``add_self_loops``
-        order, which its explainers' ``edge_mask`` relies on)."""
+        """``(edge_index, edge_weight)``: the edges, then (unless ``diag``
+        is ``None``) one self-loop per node carrying the diagonal (PyG's
+        ``add_self_loops`` order, which its explainers' ``edge_mask`` relies
+        on)."""
+        if self.diag is None:
+            return torch.stack([self.src, self.dst]), self.val
         loop = torch.arange(self.num_nodes, device=self.src.device)
         edge_index = torch.cat([torch.stack([self.src, self.dst]),
                                 torch.stack([loop, loop])], dim=1)
@@ -181,8 +193,7 @@ def laplacian_entries(edge_index, edge_weight: Optional[Tensor] = None,
         if normalization is None:
             diag = scale * l_diag - 1.0
         else:  # l_diag == 1 everywhere
-            diag = scale - 1.0
-            diag = None if diag == 0.0 else diag
+            diag = scale - 1.0  # 0.0 for lambda_max = 2: loops of weight 0
     return Entries(src, dst, val, diag, n, flow, meta)
 
 
@@ -237,30 +248,27 @@ def gcn_entries(edge_index, edge_weight: Optional[Tensor] = None,
     # included: they keep weight 1 as with torch.ones(E))
     w = torch.ones(src.numel(), dtype=dtype, device=src.device) \
         if edge_weight is None else edge_weight.to(dtype)
-    is_loop = src == dst
-    loop_nodes = src[is_loop]
-    off = ~is_loop
-    src, dst, w_off = src[off], dst[off], w[off]
-    if add_self_loops:
-        fill = 2.0 if improved else 1.0
-        loop_w = w.new_full((n, ), fill)
-        if loop_nodes.numel():
-            # add_remaining_self_loops keeps the weight of existing loops
-            loop_w = loop_w.index_put((loop_nodes, ), w[is_loop])
-    else:
-        loop_w = w.new_zeros(n).index_add(0, loop_nodes, w[is_loop])
     meta = dict(kind='gcn', improved=improved, add_self_loops=add_self_loops,
                 normalize=normalize, flow=flow)
-    if normalize:
-        target = dst if flow == 'source_to_target' else src
-        deg = loop_w.index_add(0, target, w_off)
-        check_nonnegative_degree(deg, 'GCN')
-        dinv = _inv_pow(deg, -0.5)
-        val = dinv[src] * w_off * dinv[dst]
-        diag = dinv * dinv * loop_w
-    else:
-        val = w_off
-        diag = loop_w if (add_self_loops or loop_nodes.numel()) else None
+    if add_self_loops:
+        # add_remaining_self_loops: existing loops leave the edge list and
+        # keep their weight as the diagonal; the other nodes get `fill`
+        is_loop = src == dst
+        off = ~is_loop
+        loop_w = w.new_full((n, ), 2.0 if improved else 1.0)
+        loop_w = loop_w.index_put((src[is_loop], ), w[is_loop])
+        src, dst, w = src[off], dst[off], w[off]
+        deg = loop_w
+    else:  # the edge list as given, loops in place
+        loop_w, deg = None, w.new_zeros(n)
+    if not normalize:
+        return Entries(src, dst, w, loop_w, n, flow, meta)
+    target = dst if flow == 'source_to_target' else src
+    deg = deg.index_add(0, target, w)
+    check_nonnegative_degree(deg, 'GCN')
+    dinv = _inv_pow(deg, -0.5)
+    val = dinv[src] * w * dinv[dst]
+    diag = None if loop_w is None else dinv * dinv * loop_w
     return Entries(src, dst, val, diag, n, flow, meta)
 
 

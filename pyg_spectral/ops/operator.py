@@ -232,6 +232,13 @@ class SparseOperator:
         return SparseOperator(self.crow, self.col, self.val.detach(), d,
                               self.num_nodes, self._symmetric, self.meta)
 
+    def __getstate__(self) -> dict:
+        # the CSR tensor view is derived (and torch cannot copy or pickle
+        # sparse CSR storage): deepcopy / pickle rebuild it on first use
+        state = self.__dict__.copy()
+        state['_csr'] = None
+        return state
+
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(num_nodes={self.num_nodes}, '
                 f'num_edges={self.num_edges}, dtype={self.dtype}, '
