@@ -23,7 +23,8 @@ from torch_geometric.data import Data
 from torch_geometric.transforms import BaseTransform
 
 from .ops import estimate_lambda_max, gcn_operator, laplacian_operator
-from .ops.validation import check_lambda_max, check_normalization
+from .ops.validation import (check_flow, check_lambda_max,
+                             check_normalization)
 
 
 class ChebOperator(BaseTransform):
@@ -37,12 +38,14 @@ class ChebOperator(BaseTransform):
         method (str): estimation method, ``'power'`` or ``'lanczos'``.
         key (str): attribute that receives the operator.
         dtype: value dtype of the operator (default: ``data.x``'s).
+        flow (str): the layer's ``flow`` (PyG's message direction).
     """
 
     def __init__(self, normalization: Optional[str] = 'sym',
                  lambda_max: Union[None, float, str] = None,
                  method: str = 'power', key: str = 'cheb_op',
-                 dtype: Optional[torch.dtype] = None):
+                 dtype: Optional[torch.dtype] = None,
+                 flow: str = 'source_to_target'):
         check_normalization(normalization)
         if lambda_max != 'estimate':
             check_lambda_max(lambda_max)
@@ -54,6 +57,7 @@ class ChebOperator(BaseTransform):
         self.method = method
         self.key = key
         self.dtype = dtype
+        self.flow = check_flow(flow)
 
     def forward(self, data: Data) -> Data:
         ew = data.edge_weight if 'edge_weight' in data else None
@@ -67,7 +71,7 @@ class ChebOperator(BaseTransform):
                                       self.normalization, method=self.method)
             lam = lam.to(dtype)
         op = laplacian_operator(data.edge_index, ew, n, self.normalization,
-                                lam, dtype=dtype)
+                                lam, dtype=dtype, flow=self.flow)
         data[self.key] = op
         value = op.meta['lambda_max']
         data.lambda_max = torch.tensor([value], dtype=dtype)
@@ -80,11 +84,14 @@ class ChebOperator(BaseTransform):
 
 class GCNOperator(BaseTransform):
     r"""Precomputes GCN's :math:`\hat{\mathbf{D}}^{-1/2}\hat{\mathbf{A}}
-    \hat{\mathbf{D}}^{-1/2}` of ``data`` into ``data[key]``."""
+    \hat{\mathbf{D}}^{-1/2}` of ``data`` into ``data[key]`` (arguments as
+    the layer's; ``flow`` its message direction)."""
 
     def __init__(self, improved: bool = False, add_self_loops: bool = True,
                  normalize: bool = True, key: str = 'gcn_op',
-                 dtype: Optional[torch.dtype] = None):
+                 dtype: Optional[torch.dtype] = None,
+                 flow: str = 'source_to_target'):
+        self.flow = check_flow(flow)
         self.improved = improved
         self.add_self_loops = add_self_loops
         self.normalize = normalize
@@ -98,7 +105,7 @@ class GCNOperator(BaseTransform):
                                else torch.get_default_dtype())
         data[self.key] = gcn_operator(data.edge_index, ew, data.num_nodes,
                                       self.improved, self.add_self_loops,
-                                      self.normalize, dtype=dtype)
+                                      self.normalize, dtype, self.flow)
         return data
 
     def __repr__(self) -> str:

@@ -285,6 +285,23 @@ def test_flow_set_as_attribute():
         mine(x, ei, w)
 
 
+def test_precomputed_operator_with_flow():
+    from torch_geometric.data import Data
+
+    from pyg_spectral.transforms import ChebOperator, GCNOperator
+    ei, w = _graph(directed=True)
+    x = torch.randn(30, 6)
+    flow = 'target_to_source'
+    for make, name, args in ((ChebOperator, 'ChebConv', (6, 4, 3)),
+                             (GCNOperator, 'GCNConv', (6, 4))):
+        data = make(flow=flow)(Data(x=x, edge_index=ei, edge_weight=w))
+        op = data[make().key]
+        mine, ref = _pair(name, *args, flow=flow)
+        assert rel_err(mine(x, op), ref(x, ei, w)) < TOL
+        with pytest.raises(ValueError, match='flow'):
+            getattr(ours, name)(*args)(x, op)  # built for the other flow
+
+
 def test_flow_with_sparse_matrix_raises():
     ei, w = _graph()
     adj_t = torch.sparse_coo_tensor(ei.flip(0), w, (30, 30))

@@ -30,7 +30,8 @@ from torch_geometric.nn.dense.linear import Linear
 
 from ..ops import SparseOperator
 from ..ops.adjacency import is_sparse_tensor, is_torch_sparse_tensor
-from ..ops.normalize import FLOWS, Entries
+from ..ops.normalize import Entries
+from ..ops.validation import check_flow as _check_flow_name
 
 _MESSAGE_HOOKS = (
     '_propagate_forward_pre_hooks', '_propagate_forward_hooks',
@@ -77,9 +78,7 @@ def calls_modules(lins) -> bool:
 def check_flow(conv: MessagePassing, graph) -> None:
     """``flow`` may be changed after construction: checked on every call,
     with PyG's rule that a sparse matrix cannot be propagated in reverse."""
-    if conv.flow not in FLOWS:
-        raise ValueError(f"flow must be 'source_to_target' or "
-                         f"'target_to_source' (got {conv.flow!r})")
+    _check_flow_name(conv.flow)
     if conv.flow == 'target_to_source' and (
             is_sparse_tensor(graph) or is_torch_sparse_tensor(graph)):
         raise ValueError(

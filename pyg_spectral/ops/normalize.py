@@ -31,11 +31,10 @@ from torch import Tensor
 
 from .adjacency import infer_num_nodes, to_edge_index
 from .operator import Diag, SparseOperator
-from .validation import (check_batch, check_lambda_max,
+from .validation import (check_batch, check_flow, check_lambda_max,
                          check_nonnegative_degree, check_normalization)
 
 LambdaMax = Union[None, float, Tensor]
-FLOWS = ('source_to_target', 'target_to_source')
 
 
 def _inv_pow(deg: Tensor, p: float) -> Tensor:
@@ -81,12 +80,6 @@ def default_lambda_max(p: Tensor, l_diag: Tensor) -> float:
         m = torch.maximum(m, (-p).max())
     lam = 2.0 * float(m.detach())  # a bound, not part of the graph
     return lam if lam > 0 else 2.0
-
-
-def _check_flow(flow: str) -> None:
-    if flow not in FLOWS:
-        raise ValueError(f"flow must be 'source_to_target' or "
-                         f"'target_to_source' (got {flow!r})")
 
 
 def _from_entries(e: 'Entries', meta: dict) -> SparseOperator:
@@ -155,7 +148,7 @@ def laplacian_entries(edge_index, edge_weight: Optional[Tensor] = None,
     \lambda_{\max} - \mathbf{I}` as :class:`Entries` (arguments as
     :func:`laplacian_operator`)."""
     check_normalization(normalization)
-    _check_flow(flow)
+    check_flow(flow)
     edge_index, edge_weight, num_nodes = to_edge_index(
         edge_index, edge_weight, num_nodes)
     n = infer_num_nodes(edge_index, num_nodes)
@@ -236,7 +229,7 @@ def gcn_entries(edge_index, edge_weight: Optional[Tensor] = None,
                 flow: str = 'source_to_target') -> Entries:
     r"""GCN's propagation matrix as :class:`Entries` (arguments as
     :func:`gcn_operator`)."""
-    _check_flow(flow)
+    check_flow(flow)
     edge_index, edge_weight, num_nodes = to_edge_index(
         edge_index, edge_weight, num_nodes)
     n = infer_num_nodes(edge_index, num_nodes)

@@ -13,6 +13,14 @@ import torch
 from torch import Tensor
 
 _NORMALIZATIONS = (None, 'sym', 'rw')
+FLOWS = ('source_to_target', 'target_to_source')
+
+
+def check_flow(flow) -> str:
+    if flow not in FLOWS:
+        raise ValueError(f"flow must be 'source_to_target' or "
+                         f"'target_to_source' (got {flow!r})")
+    return flow
 
 
 def check_normalization(normalization) -> None:
