@@ -90,6 +90,15 @@ GRAPH_CASES = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def finite_checks():
+    """This file's NaN/Inf cases need the (opt-in) output checks."""
+    from pyg_spectral.nn import set_finite_checks
+    previous = set_finite_checks(True)
+    yield
+    set_finite_checks(previous)
+
+
 @pytest.mark.parametrize('case', GRAPH_CASES, ids=[c[0] for c in GRAPH_CASES])
 @pytest.mark.parametrize('layer', list(GRAPH_LAYERS))
 def test_graph_layer_bad_input(layer, case):
@@ -131,6 +140,27 @@ def test_finite_checks_can_be_switched_off():
         set_finite_checks(previous)
     with pytest.raises(ValueError, match='x contains NaN'):
         ChebConv(4, 3, 3)(_nan(X2), EI, W)
+
+
+def test_finite_checks_are_opt_in():
+    """Off by default (the check reads a value back: a device sync on
+    CUDA); PYG_SPECTRAL_FINITE_CHECKS=1 turns them on."""
+    import os
+    import subprocess
+    import sys
+    code = ('import torch; from pyg_spectral.nn import ChebConv\n'
+            'x = torch.randn(5, 2); x[0, 0] = float("nan")\n'
+            'ei = torch.tensor([[0, 1], [1, 0]])\n'
+            'try:\n'
+            '    out = ChebConv(2, 2, 2)(x, ei); print("unchecked")\n'
+            'except ValueError as e:\n'
+            '    print("checked:", e)\n')
+    for env, expect in (('0', 'unchecked'), ('1', 'checked: x contains')):
+        res = subprocess.run(
+            [sys.executable, '-c', code], capture_output=True, text=True,
+            env=dict(os.environ, PYG_SPECTRAL_FINITE_CHECKS=env),
+            timeout=120)
+        assert res.stdout.startswith(expect), res.stdout + res.stderr
 
 
 # --- layers without a graph ----------------------------------------------

@@ -109,6 +109,6 @@ def test_auto_backend_uses_triton_on_cuda():
     from pyg_spectral.ops.backends import _resolve
     op = laplacian_operator(*random_graph(10, 20), 10, 'sym')
     x = torch.randn(10, 3)
-    assert _resolve(op, x) == 'torch'  # CPU tensors: torch kernels
+    assert _resolve(x) == 'torch'  # CPU tensors: torch kernels
     if torch.cuda.is_available():
-        assert _resolve(op.to('cuda'), x.cuda()) == 'triton'
+        assert _resolve(x.cuda()) == 'triton'

@@ -2,29 +2,32 @@
 
 ``check_input`` runs before a layer's forward: ``x`` must be a floating-point
 tensor of the documented layout, with the dtype and device of the layer's
-parameters. ``check_output`` runs after it: a non-finite result is never
-returned silently; the input, parameter or overflow that caused it is named
-in a ``ValueError``. The output check reads only the (small) output, but on
-CUDA it synchronizes: switch it off with :func:`set_finite_checks` in a
-production loop, and it is skipped inside ``torch.compile`` graphs.
+parameters (metadata only: no value is read). ``check_output`` is an opt-in
+debugging aid, off by default like torch's anomaly detection: once on
+(:func:`set_finite_checks` or ``PYG_SPECTRAL_FINITE_CHECKS=1``), a
+non-finite result of the outermost layer raises a ``ValueError`` naming the
+input, parameter or overflow that caused it. It reads a value back to the
+host (a device synchronization on CUDA) and is skipped while tracing.
 """
 from __future__ import annotations
 
 import functools
+import os
 import threading
 from typing import Dict, Optional, Tuple
 
 import torch
 from torch import Tensor
 
-from ..ops.validation import check_same_device, check_x
+from ..ops.validation import check_same_device, check_x, tracing
 
-_FINITE_CHECKS = True
+_FINITE_CHECKS = os.environ.get('PYG_SPECTRAL_FINITE_CHECKS', '0') == '1'
 
 
 def set_finite_checks(enabled: bool) -> bool:
-    """Turns the output finiteness check of every layer on or off; returns
-    the previous setting."""
+    """Turns the output finiteness check of every layer on or off (default
+    off, or ``PYG_SPECTRAL_FINITE_CHECKS=1``); returns the previous
+    setting."""
     global _FINITE_CHECKS
     previous, _FINITE_CHECKS = _FINITE_CHECKS, bool(enabled)
     return previous
@@ -86,8 +89,7 @@ class outermost:
 def check_output(module: torch.nn.Module, out: Tensor,
                  inputs: Dict[str, Optional[Tensor]]) -> Tensor:
     """Returns ``out``, or raises naming why it holds NaN/Inf."""
-    if not _FINITE_CHECKS or out.device.type == 'meta' or \
-            torch.compiler.is_compiling() or _finite(out.detach()):
+    if out.device.type == 'meta' or tracing(out) or _finite(out.detach()):
         return out
     for name, t in inputs.items():
         if isinstance(t, Tensor) and t.is_floating_point() and \
@@ -108,6 +110,8 @@ def checked_forward(forward):
     outermost checked layer goes through :func:`check_output`."""
     @functools.wraps(forward)
     def wrapper(self, x, *args, **kwargs):
+        if not _FINITE_CHECKS:  # the default: nothing to do
+            return forward(self, x, *args, **kwargs)
         with outermost() as outer:
             out = forward(self, x, *args, **kwargs)
         return check_output(self, out, {'x': x}) if outer else out

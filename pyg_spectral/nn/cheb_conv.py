@@ -124,7 +124,6 @@ class ChebConv(MessagePassing):
             out = out + self.bias
         return out
 
-    @torch.compiler.disable
     def _filter(self, x, nd, edge_index, edge_weight, batch, lambda_max):
         lazy_init(self.lins, x)
         if needs_messages(self, ChebConv):

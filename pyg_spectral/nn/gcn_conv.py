@@ -170,7 +170,6 @@ class GCNConv(MessagePassing):
             out = out + self.bias
         return out
 
-    @torch.compiler.disable
     def _filter(self, x, nd, edge_index, edge_weight):
         lazy_init([self.lin], x)
         if needs_messages(self, GCNConv):

@@ -7,6 +7,7 @@ from torch.nn import Parameter
 
 from ..ops import cheb_filter
 from ..ops.spline import bspline_basis, chebyshev_coefficients
+from ..ops.validation import tracing
 from ..ops.validation import (check_K, check_lambda_max, check_normalization,
                               check_positive_int)
 from ._checks import check_input, checked_forward
@@ -136,14 +137,11 @@ class SpectralConv(torch.nn.Module):
 def _eig(op):
     """Eigendecomposition of the (symmetric) scaled Laplacian, cached on
     the operator object (so per graph, with the operator cache)."""
-    cache = op.__dict__.get('_eig')
-    if cache is None:
-        if not op.is_symmetric:
+    def make():
+        if not tracing(op.val) and not op.is_symmetric:
             raise ValueError("mode='exact' needs a symmetric Laplacian "
                              "(undirected graph, normalization 'sym' or "
                              "None)")
         dense = op.to_dense().to(torch.float64)
-        evals, evecs = torch.linalg.eigh((dense + dense.t()) / 2)
-        cache = (evals, evecs)
-        op.__dict__['_eig'] = cache
-    return cache
+        return torch.linalg.eigh((dense + dense.t()) / 2)
+    return op.memo('eig', make)

@@ -1,10 +1,13 @@
 """Pure tensor functions: normalization, the sparse operator, Chebyshev
-recurrences. Nothing here is an ``nn.Module`` or imports ``pyg_spectral.nn``.
+recurrences, and the custom ops (``torch.ops.pyg_spectral.*``) they run
+on. Nothing here is an ``nn.Module`` or imports ``pyg_spectral.nn``.
 """
+from . import library  # noqa: F401 (registers the custom ops)
 from .adjacency import to_edge_index
 from .backends import get_backend, set_backend, spmm, use_backend
 from .cache import cache_info, cached, clear_cache, set_cache_size
-from .chebyshev import ChebFilter, cheb_basis, cheb_filter, clenshaw
+from .chebyshev import (cheb_basis, cheb_filter, cheb_terms, choose_order,
+                        clenshaw)
 from .lambda_max import estimate_lambda_max
 from .normalize import default_lambda_max, gcn_operator, laplacian_operator
 from .operator import SparseOperator
@@ -19,7 +22,8 @@ __all__ = [
     'cheb_basis',
     'clenshaw',
     'cheb_filter',
-    'ChebFilter',
+    'cheb_terms',
+    'choose_order',
     'spmm',
     'set_backend',
     'get_backend',

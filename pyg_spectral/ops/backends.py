@@ -6,12 +6,14 @@ Backends:
 * ``'torch'``: torch's CSR ``addmm`` (MKL on CPU, cuSPARSE on CUDA), then the
   node-wise diagonal as one axpy. Deterministic on CPU (row-parallel).
 * ``'triton'``: fused CSR kernel for CUDA tensors (see ``ops/triton``).
-* ``'reference'``: gather / ``index_add`` in plain autograd ops. Used
-  automatically when the operator's values require grad (learnable edge
-  weights), since the other kernels do not differentiate w.r.t. values.
+* ``'reference'``: gather / ``index_add`` (a debugging aid).
 
 ``'auto'`` (default) picks ``triton`` for CUDA tensors when Triton imports,
-``torch`` otherwise. :func:`set_backend` / :func:`use_backend` force one.
+``torch`` otherwise. :func:`set_backend` / :func:`use_backend` force one;
+``'triton'`` on a CPU tensor raises (outside ``TRITON_INTERPRET=1``).
+Gradients, including those of the operator's values (learnable edge
+weights), come from the custom op's autograd formula (:mod:`.library`),
+whatever the kernel.
 """
 from __future__ import annotations
 
@@ -53,9 +55,7 @@ def use_backend(name: str):
         _state['backend'] = old
 
 
-def _resolve(op, x: Tensor) -> str:
-    if op.requires_grad:
-        return 'reference'
+def _resolve(x: Tensor) -> str:
     name = _state['backend']
     if name == 'auto':
         if x.is_cuda:
@@ -65,7 +65,10 @@ def _resolve(op, x: Tensor) -> str:
     if name == 'triton' and not x.is_cuda:
         from . import triton as _tr
         if not _tr.interpreting():
-            return 'torch'
+            raise ValueError(
+                f"backend 'triton' runs CUDA tensors (or any tensor under "
+                f"TRITON_INTERPRET=1), but x is on {x.device}; use "
+                f"set_backend('auto') or 'torch' for CPU tensors")
     return name
 
 
@@ -80,13 +83,17 @@ def _add_diag(op, y: Tensor, x: Tensor, alpha: float) -> Tensor:
     return y
 
 
+def _float32(op):
+    """The operator in float32, made once per operator: torch's CPU CSR
+    kernels have no half types."""
+    return op.memo('float32', lambda: op.to(dtype=torch.float32))
+
+
 def _torch_kernel(op, x, alpha, z, beta, out):
-    compute_dtype = x.dtype
     if x.dtype in (torch.float16, torch.bfloat16) and not x.is_cuda:
-        # torch's CPU CSR kernels have no half types: compute in float32.
-        y = _torch_kernel(op.to(dtype=torch.float32), x.float(), alpha,
+        y = _torch_kernel(_float32(op), x.float(), alpha,
                           None if z is None else z.float(), beta, None)
-        y = y.to(compute_dtype)
+        y = y.to(x.dtype)
         return y if out is None else out.copy_(y)
     x = x.contiguous()
     if out is None:
@@ -109,11 +116,7 @@ def _reference_kernel(op, x, alpha, z, beta, out):
     if op.num_edges:
         msg = x.index_select(0, op.col.long()) * op.val.unsqueeze(1)
         y = y.index_add(0, op.rows(), msg)
-    d = op.diag
-    if isinstance(d, Tensor):
-        y = y + d.unsqueeze(1) * x
-    elif d is not None and d != 0.0:
-        y = y + d * x
+    y = _add_diag(op, y, x, 1.0)
     if alpha != 1.0:
         y = alpha * y
     if z is not None:
@@ -123,27 +126,12 @@ def _reference_kernel(op, x, alpha, z, beta, out):
     return y
 
 
-class _SpMM(torch.autograd.Function):
-    """y = alpha S x + beta z, differentiable in x and z (not in S)."""
-
-    @staticmethod
-    def forward(ctx, x, z, op, alpha, beta):
-        ctx.op, ctx.alpha, ctx.beta = op, alpha, beta
-        ctx.has_z = z is not None
-        return _dispatch(op, x, alpha, z, beta, None)
-
-    @staticmethod
-    def backward(ctx, grad):
-        gx = gz = None
-        if ctx.needs_input_grad[0]:
-            gx = ctx.op.t().matmul(grad.contiguous(), alpha=ctx.alpha)
-        if ctx.has_z and ctx.needs_input_grad[1]:
-            gz = grad * ctx.beta
-        return gx, gz, None, None, None
-
-
-def _dispatch(op, x, alpha, z, beta, out):
-    name = _resolve(op, x)
+def kernel(op, x: Tensor, alpha: float = 1.0, z: Optional[Tensor] = None,
+           beta: float = 1.0, out: Optional[Tensor] = None) -> Tensor:
+    r""":math:`\alpha \mathbf{S}\mathbf{X} + \beta \mathbf{Z}` by the
+    selected kernel: no checks, no autograd, ``out`` may alias ``z``. The
+    engine's recurrences call this inside the custom ops."""
+    name = _resolve(x)
     if name == 'reference':
         return _reference_kernel(op, x, alpha, z, beta, out)
     if name == 'triton':
@@ -153,18 +141,19 @@ def _dispatch(op, x, alpha, z, beta, out):
 
 
 def spmm(op, x: Tensor, alpha: float = 1.0, z: Optional[Tensor] = None,
-         beta: float = 1.0, out: Optional[Tensor] = None) -> Tensor:
-    r"""Computes :math:`\alpha \mathbf{S}\mathbf{X} + \beta \mathbf{Z}`;
-    differentiable in ``x`` and ``z`` (and in the operator's values when they
-    require grad)."""
+         beta: float = 1.0) -> Tensor:
+    r"""Computes :math:`\alpha \mathbf{S}\mathbf{X} + \beta \mathbf{Z}`
+    (the custom op ``pyg_spectral::spmm``); differentiable in ``x``, ``z``
+    and the operator's values, traceable by torch.compile / torch.export,
+    batchable by ``torch.func.vmap``."""
     if x.dim() != 2 or x.size(0) != op.num_nodes:
         raise ValueError(f"x must have shape [{op.num_nodes}, F] "
                          f"(got {list(x.shape)})")
     if z is not None and z.shape != x.shape:
         raise ValueError(f"z must have the shape of x {list(x.shape)} "
                          f"(got {list(z.shape)})")
-    needs_fn = torch.is_grad_enabled() and not op.requires_grad and (
-        x.requires_grad or (z is not None and z.requires_grad))
-    if needs_fn:
-        return _SpMM.apply(x, z, op, alpha, beta)
-    return _dispatch(op, x, alpha, z, beta, out)
+    from .library import spmm_call
+    need_t = torch.is_grad_enabled() and (
+        x.requires_grad or op.requires_grad)
+    op_t = op.t() if need_t else op  # the transpose only for backward
+    return spmm_call(x, z, op, op_t, float(alpha), float(beta))

@@ -6,71 +6,223 @@ r"""Chebyshev polynomial filters on a :class:`SparseOperator`.
     T_0 = \mathbf{I},\ T_1 = \mathbf{S},\
     T_k = 2\mathbf{S}T_{k-1} - T_{k-2}.
 
-``K`` is the number of terms (PyG's convention). The filter is evaluated in
-the smaller of the two widths:
+``K`` is the number of terms (PyG's convention). Two evaluation orders, named
+by where the projection :math:`\boldsymbol{\Theta}_k` happens:
 
-* ``C_out < C_in``: project first, :math:`\mathbf{Z}_k = \mathbf{X}
-  \boldsymbol{\Theta}_k`, then Clenshaw's backward recurrence
-  :func:`clenshaw` at width ``C_out``;
-* otherwise: the three-term recurrence :func:`cheb_basis` at width ``C_in``,
-  then the projections.
+* ``'project_first'``: :math:`\mathbf{Z}_k = \mathbf{X}\boldsymbol{\Theta}_k`,
+  then Clenshaw's backward recurrence at width ``C_out``;
+* ``'project_last'``: the three-term recurrence
+  :math:`T_k(\mathbf{S})\mathbf{X}` at width ``C_in``, each term projected
+  as it is produced.
 
-:class:`ChebFilter` is the autograd Function. Its backward keeps only
-``X`` from the forward pass: with :math:`\mathbf{G} = \partial\ell/\partial
-\mathbf{Y}`, :math:`\mathbf{G}_k = T_k(\mathbf{S}^\top)\mathbf{G}`,
-:math:`\partial\ell/\partial\boldsymbol{\Theta}_k = \mathbf{X}^\top
-\mathbf{G}_k` and :math:`\partial\ell/\partial\mathbf{X} = \sum_k
-\mathbf{G}_k \boldsymbol{\Theta}_k^\top` (in the three-term order: the
-terms :math:`T_k(\mathbf{S})\mathbf{X}` are recomputed for
-:math:`\partial\ell/\partial\boldsymbol{\Theta}` and
-:math:`\partial\ell/\partial\mathbf{X}` is Clenshaw on
-:math:`\mathbf{S}^\top` with :math:`\mathbf{Z}_k = \mathbf{G}
-\boldsymbol{\Theta}_k^\top`). Gradients do not flow into the operator's
-values through it; when they must (edge weights that require grad),
-:func:`cheb_filter` runs the same recurrences in plain autograd.
+One plain routine, :func:`filter_forward`, serves both directions; the
+backward (:func:`filter_backward`) is that filter on :math:`\mathbf{S}^\top`
+with :math:`\boldsymbol{\Theta}_k^\top` for :math:`\partial\ell/\partial
+\mathbf{X}`, plus one weight-gradient pass over the terms of the narrower
+width (after a ``'project_first'`` forward both come from one pass over
+:math:`\mathbf{G}_k = T_k(\mathbf{S}^\top)\mathbf{G}`). Only :math:`\mathbf{X}`
+is kept from the forward pass. The custom op ``pyg_spectral::cheb_filter``
+(:mod:`.library`) wraps them for autograd, torch.compile, torch.export and
+torch.func. When the operator's values require grad (learnable edge
+weights) or ``x`` is a ``torch.sparse`` tensor, :func:`cheb_filter` runs
+the same recurrences as a composition of the differentiable
+``pyg_spectral::spmm`` op instead.
 
-Layout: ``x`` ``[N, C]`` or ``[N, M, C]`` (M independent signals on the
-same graph, e.g. M = batch x time: all M share each sparse product, whose
-columns are ``M*C`` wide), ``weight`` ``[K, C, F]``, output ``[N, F]`` or
-``[N, M, F]``;
-stacks of terms are ``[K, N, w]``; the filter itself streams the terms
-(:func:`cheb_terms`, :func:`clenshaw` with a callable), so a training step
-holds a few ``[N, w]`` buffers besides ``X``, for any ``K``.
+Layout: ``x`` ``[N, C]`` or ``[N, M, C]`` (M independent signals on the same
+graph, e.g. M = batch x time: all M share each sparse product, whose columns
+are ``M*C`` wide), ``weight`` ``[K, C, F]``, output ``[N, F]`` or
+``[N, M, F]``; stacks of terms are ``[K, N, w]``. The routines stream the
+terms through a fixed rotation of two (three-term) or three (Clenshaw)
+``[N, w]`` buffers, so a training step holds a few of them besides ``X``,
+for any ``K``.
 """
 from __future__ import annotations
 
-from typing import Callable, Iterator, Optional, Sequence, Union
+from typing import Callable, Iterator, Optional, Sequence, Tuple, Union
 
 import torch
 from torch import Tensor
 
+from .backends import kernel
 from .features import project, project_t, to_dense
 from .operator import SparseOperator
-from .validation import check_K, check_same_device
+from .validation import check_K, check_same_device, tracing
+
+ORDERS = ('project_first', 'project_last')
 
 
-def _autograd(op: SparseOperator, t: Tensor) -> bool:
-    return torch.is_grad_enabled() and (op.requires_grad or t.requires_grad)
-
-
-def cheb_terms(op: SparseOperator, x: Tensor, K: int) -> Iterator[Tensor]:
-    r"""Yields :math:`T_0(\mathbf{S})\mathbf{X}, \dots,
-    T_{K-1}(\mathbf{S})\mathbf{X}` one at a time, keeping two ``[N, C]``
-    buffers alive. A yielded term is valid until the next-but-one is
-    requested (its buffer is then reused), unless autograd records the ops.
-    """
-    inplace = not _autograd(op, x)
-    prev2, prev1 = None, x
+# -- the plain routines (no checks, no autograd) ---------------------------
+def _terms(op: SparseOperator, x: Tensor, K: int) -> Iterator[Tensor]:
+    """Yields ``T_k(S) x`` (``x`` ``[N, w]``, never written) through two
+    rotating buffers: ``T_k`` overwrites ``T_{k-2}``, so a term is valid
+    until the next-but-one is requested."""
     yield x
-    for k in range(1, K):
-        if k == 1:
-            cur = op.matmul(x)
-        elif inplace and prev2 is not x:  # overwrite T_{k-2} X
-            cur = op.matmul(prev1, alpha=2.0, z=prev2, beta=-1.0, out=prev2)
-        else:
-            cur = op.matmul(prev1, alpha=2.0, z=prev2, beta=-1.0)
+    if K == 1:
+        return
+    prev2, prev1 = x, kernel(op, x)
+    yield prev1
+    for _ in range(2, K):
+        own = prev2 is not x
+        cur = kernel(op, prev1, 2.0, prev2, -1.0, out=prev2 if own else None)
         prev2, prev1 = prev1, cur
         yield cur
+
+
+def _clenshaw(op: SparseOperator, z: Callable[[int], Tensor], K: int
+              ) -> Tensor:
+    r""":math:`\sum_k T_k(\mathbf{S})\mathbf{Z}_k` with ``z(k)`` fresh
+    ``[N, w]`` tensors requested in the order ``K-1, ..., 0``:
+    :math:`b_k = \mathbf{Z}_k + 2\mathbf{S}b_{k+1} - b_{k+2}`,
+    :math:`\mathbf{Y} = \mathbf{Z}_0 + \mathbf{S}b_1 - b_2`. Each step
+    writes ``Z_k - b_{k+2}`` into ``b_{k+2}``'s buffer and the product into
+    it: a fixed rotation of the buffers ``b_{k+1}``, ``b_{k+2}``."""
+    b1 = z(K - 1)
+    b2 = None
+    for k in range(K - 2, -1, -1):
+        zk = z(k)
+        t = zk if b2 is None else torch.sub(zk, b2, out=b2)
+        b1, b2 = kernel(op, b1, 1.0 if k == 0 else 2.0, t, out=t), b1
+    return b1
+
+
+def _node_view(x: Tensor) -> Tensor:
+    return to_dense(x).reshape(x.size(0), -1)  # [N, (M*)C]
+
+
+def _rows(x: Tensor, c: int) -> Tensor:
+    return x.reshape(-1, c)  # [N*M, c]: one row per (node, signal)
+
+
+def _proj(x: Tensor, w: Tensor) -> Tensor:
+    """``X W`` in node view: ``[N, C]`` or ``[N, M, C]`` -> ``[N, M*F]``."""
+    if x.dim() == 2:
+        return project(x, w)
+    return (_rows(x, x.size(-1)) @ w).view(x.size(0), -1)
+
+
+def _cat(weight: Tensor) -> Tensor:
+    K, C, F = weight.shape
+    return weight.permute(1, 0, 2).reshape(C, K * F)  # [K,C,F] -> [C, K*F]
+
+
+def _batch_gemms(x: Tensor, weight: Tensor) -> bool:
+    """One ``[N, K*F]`` GEMM instead of K ``[N, F]`` ones when that buffer is
+    at most half the size of ``X`` (wide inputs: the GEMM dominates)."""
+    K, C, F = weight.shape
+    return x.dim() == 2 and C >= 2 * K * F
+
+
+def _project_first(op, x: Tensor, weight: Tensor) -> Tensor:
+    K, C, F = weight.shape
+    if _batch_gemms(x, weight):
+        z = project(x, _cat(weight)).view(-1, K, F)  # [N, K*F] -> [N, K, F]
+        return _clenshaw(op, lambda k: z[:, k].contiguous(), K)
+    return _clenshaw(op, lambda k: _proj(x, weight[k]), K)
+
+
+def _project_last(op, x: Tensor, weight: Optional[Tensor], K: int,
+                  dual: Optional[Tensor] = None):
+    """Streams ``t_k = T_k(S) x`` (node view) once; returns ``(sum_k t_k
+    W_k, [dual^T t_k]_k)`` -- either part skipped when ``weight`` / ``dual``
+    is None. ``dual`` ``[N, (M,) D]`` gives ``[K, D, C]``."""
+    C = x.size(-1)
+    out = None
+    dual_rows = None if dual is None else _rows(dual, dual.size(-1))
+    prods = None if dual is None else \
+        x.new_empty(K, dual.size(-1), C)  # [K, D, C]
+    for k, t in enumerate(_terms(op, _node_view(x), K)):
+        tr = _rows(t, C)  # [N*M, C]
+        if weight is not None:
+            out = tr @ weight[k] if out is None else \
+                torch.addmm(out, tr, weight[k])
+        if prods is not None:
+            torch.mm(dual_rows.t(), tr, out=prods[k])
+    if out is not None:
+        out = out.view(x.size(0), -1)  # [N*M, F] -> [N, M*F]
+    return out, prods
+
+
+def filter_forward(op: SparseOperator, x: Tensor, weight: Optional[Tensor],
+                   order: str) -> Tensor:
+    """``sum_k T_k(S) x W_k`` (unchecked; ``order`` one of :data:`ORDERS`);
+    the output is ``x``'s shape with ``F`` channels. ``weight=None``: ``x``
+    holds the projected terms ``Z`` ``[N, K, F]``; the output is
+    ``sum_k T_k(S) Z_k`` ``[N, F]``."""
+    if weight is None:
+        return _clenshaw(op, lambda k: x[:, k].contiguous(), x.size(1))
+    if order == 'project_first':
+        y = _project_first(op, x, weight)
+    else:
+        y, _ = _project_last(op, x, weight, weight.size(0))
+    return y.view(tuple(x.shape[:-1]) + (weight.size(2), ))
+
+
+def filter_backward(op: SparseOperator, op_t: SparseOperator, x: Tensor,
+                    weight: Optional[Tensor], grad: Tensor, order: str, need_x: bool,
+                    need_w: bool) -> Tuple[Optional[Tensor], Optional[Tensor]]:
+    r"""``(dL/dx, dL/dW)`` of :func:`filter_forward` for the output gradient
+    ``grad``: the filter on ``op_t`` with :math:`\Theta_k^\top`, plus one
+    weight-gradient pass (see module doc). For ``weight=None`` (``x`` the
+    projected terms ``[N, K, F]``), ``dL/dZ_k = T_k(S^T) G``."""
+    if weight is None:
+        gz = None
+        if need_x:
+            gz = grad.new_empty(x.shape)  # [N, K, F]
+            for k, g in enumerate(_terms(op_t, grad, x.size(1))):
+                gz[:, k] = g
+        return gz, None
+    K, C, F = weight.shape
+    need_x = need_x and x.layout == torch.strided
+    gx = gw = None
+    w_t = weight.transpose(1, 2)  # [K, F, C]
+    if order == 'project_first':
+        # one pass over G_k = T_k(S^T) G (width F) serves both gradients
+        if _batch_gemms(x, weight):
+            gs = grad.new_empty(x.size(0), K, F)  # [N, K, F]
+            for k, g in enumerate(_terms(op_t, grad, K)):
+                gs[:, k] = g
+            gcat = gs.view(-1, K * F)  # [N, K*F]
+            if need_w:
+                gw = project_t(x, gcat).view(C, K, F).transpose(0, 1)
+                # [C, K*F] -> [C, K, F] -> [K, C, F]
+            if need_x:
+                gx = (gcat @ _cat(weight).t()).view(x.shape)
+            return gx, gw
+        gxs, prods = _project_last(op_t, grad, w_t if need_x else None, K,
+                                   x if need_w else None)
+        gx = gxs.view(x.shape) if need_x else None
+        return gx, prods  # prods: [K, C, F] = x^T G_k
+
+    if need_x:  # Clenshaw on S^T at width C
+        gx = filter_forward(op_t, grad, w_t, 'project_first')
+    if need_w:  # the terms of x again (width C): dW_k = (T_k x)^T G
+        _, prods = _project_last(op, x, None, K, grad)  # [K, F, C]
+        gw = prods.transpose(1, 2)
+    return gx, gw
+
+
+def choose_order(in_channels: int, out_channels: int,
+                 x_requires_grad: bool = False,
+                 training: bool = False) -> str:
+    r"""The evaluation order :func:`cheb_filter` picks, by sparse work.
+
+    Inference: ``'project_first'`` iff ``C_out < C_in``. Training: the
+    project-first order costs :math:`2(K-1)` products at width ``C_out``
+    (forward, and :math:`T_k(\mathbf{S}^\top)\mathbf{G}` in backward); the
+    project-last order :math:`2(K-1)` at width ``C_in`` (forward,
+    recomputation for :math:`\partial\Theta`) plus :math:`K-1` more when
+    ``x`` needs a gradient."""
+    if not training:
+        first = out_channels < in_channels
+    else:
+        first = out_channels <= in_channels * (1.5 if x_requires_grad
+                                               else 1.0)
+    return 'project_first' if first else 'project_last'
+
+
+# -- public, checked functions ---------------------------------------------
+def _autograd(op: SparseOperator, t: Tensor) -> bool:
+    return torch.is_grad_enabled() and (op.requires_grad or t.requires_grad)
 
 
 def check_op_and_x(op, x, name: str = 'x') -> None:
@@ -93,15 +245,33 @@ def check_op_and_x(op, x, name: str = 'x') -> None:
                         f"(op.to(dtype=...) converts it)")
 
 
+def cheb_terms(op: SparseOperator, x: Tensor, K: int) -> Iterator[Tensor]:
+    r"""Yields :math:`T_0(\mathbf{S})\mathbf{X}, \dots,
+    T_{K-1}(\mathbf{S})\mathbf{X}` for ``x`` ``[N, C]``. Without autograd a
+    term is valid until the next-but-one is requested (two buffers rotate);
+    with autograd every term is a fresh differentiable tensor."""
+    check_K(K)
+    check_op_and_x(op, x)
+    if not _autograd(op, x):
+        yield from _terms(op, x, K)
+        return
+    prev2, prev1 = None, x
+    yield x
+    for k in range(1, K):
+        cur = op.matmul(x) if k == 1 else \
+            op.matmul(prev1, alpha=2.0, z=prev2, beta=-1.0)
+        prev2, prev1 = prev1, cur
+        yield cur
+
+
 def cheb_basis(op: SparseOperator, x: Tensor, K: int) -> Tensor:
     r"""Returns :math:`[T_0(\mathbf{S})\mathbf{X}, \dots,
     T_{K-1}(\mathbf{S})\mathbf{X}]` stacked as ``[K, N, C]``."""
-    check_K(K)
-    check_op_and_x(op, x)
+    terms = cheb_terms(op, x, K)
     if _autograd(op, x):
-        return torch.stack(list(cheb_terms(op, x, K)))
+        return torch.stack(list(terms))
     out = x.new_empty((K, ) + tuple(x.shape))  # [K, N, C]
-    for k, t in enumerate(cheb_terms(op, x, K)):
+    for k, t in enumerate(terms):
         out[k] = t
     return out
 
@@ -114,177 +284,42 @@ def clenshaw(op: SparseOperator, z: Union[Tensor, Sequence[Tensor],
     :math:`\mathbf{Y} = \mathbf{Z}_0 + \mathbf{S}b_1 - b_2`.
 
     ``z`` is a ``[K, N, F]`` tensor, a sequence of ``[N, F]`` tensors, or a
-    function ``k -> Z_k`` (with ``K`` given) so that the :math:`\mathbf{Z}_k`
-    are produced on the fly, in the order ``K-1, ..., 0``: then only a few
-    ``[N, F]`` buffers ever live (the function must return fresh tensors:
-    they are reused as work buffers). A tensor or sequence is not
-    modified."""
+    function ``k -> Z_k`` (with ``K`` given) called in the order ``K-1, ...,
+    0``, so that only a few ``[N, F]`` buffers ever live. ``z`` is never
+    modified (a function's results included, when autograd records)."""
     if callable(z):
+        get = z
         check_K(K)
     else:
-        if K is not None:
-            check_K(K)
         if len(z) == 0:
             raise ValueError("z holds no terms (K must be >= 1)")
-        check_op_and_x(op, z[0], 'z[0]')
-    fresh = callable(z)  # Z_k from a callable are ours to overwrite
-    get = z if fresh else (lambda k: z[k])
-    if K is None:
-        K = len(z)
-    b1 = get(K - 1)  # b_{k+1}
-    if K == 1:
-        return b1 if fresh else b1.clone()
-    b2, b1_own, b2_own = None, fresh, False  # b_{k+2}; "own": a work buffer
+        K = check_K(len(z) if K is None else K)
+        get = z.__getitem__
+    z0 = get(K - 1)
+    check_op_and_x(op, z0, 'z[0]')
+    if not (_autograd(op, z0) or (not callable(z) and any(
+            t.requires_grad for t in z) and torch.is_grad_enabled())):
+        first = [z0]
+        return _clenshaw(op, lambda k: first.pop().clone() if first
+                         else get(k).clone(), K)
+    b1, b2 = z0, None
     for k in range(K - 2, -1, -1):
-        alpha = 1.0 if k == 0 else 2.0
-        zk = get(k)
-        auto = _autograd(op, zk) or _autograd(op, b1)
-        if b2 is None:
-            t, t_own = zk, fresh
-        elif b2_own and not auto:  # Z_k - b_{k+2} into b_{k+2}'s buffer
-            t, t_own = torch.sub(zk, b2, out=b2), True
-        else:
-            t, t_own = zk - b2, True
-        new = op.matmul(b1, alpha=alpha, z=t,
-                        out=t if (t_own and not auto) else None)
-        b1, b2, b1_own, b2_own = new, b1, True, b1_own
+        t = get(k) if b2 is None else get(k) - b2
+        b1, b2 = op.matmul(b1, 1.0 if k == 0 else 2.0, t), b1
     return b1
-
-
-def _batch_gemms(x: Tensor, weight: Tensor) -> bool:
-    """One ``[N, K*F]`` GEMM instead of K ``[N, F]`` ones when that buffer is
-    at most half the size of ``X`` (wide inputs: the GEMM dominates)."""
-    K, C, F = weight.shape
-    return x.dim() == 2 and C >= 2 * K * F
-
-
-def _cat(weight: Tensor) -> Tensor:
-    K, C, F = weight.shape
-    return weight.permute(1, 0, 2).reshape(C, K * F)  # [K,C,F] -> [C, K*F]
-
-
-def _proj(x: Tensor, w: Tensor) -> Tensor:
-    """``X W`` in node view: ``[N, C]`` or ``[N, M, C]`` -> ``[N, M*F]``."""
-    if x.dim() == 2:
-        return project(x, w)
-    n, C = x.size(0), x.size(-1)
-    return (x.reshape(-1, C) @ w).view(n, -1)  # [N*M, F] -> [N, M*F]
-
-
-def _filter_clenshaw(op, x, weight):
-    K, C, F = weight.shape
-    if _batch_gemms(x, weight):
-        z = project(x, _cat(weight)).view(-1, K, F)  # [N, K*F] -> [N, K, F]
-        return clenshaw(op, z.unbind(1))
-    return clenshaw(op, lambda k: _proj(x, weight[k]), K)
-
-
-def _filter_basis(op, x, weight):
-    K, C, F = weight.shape
-    n = x.size(0)
-    out = None
-    xv = to_dense(x).reshape(n, -1)  # [N, (M*)C] node view
-    for k, t in enumerate(cheb_terms(op, xv, K)):
-        t = t.reshape(-1, C)  # [N*M, C]
-        out = t @ weight[k] if out is None else \
-            torch.addmm(out, t, weight[k])
-    return out.view(n, -1)  # [N*M, F] -> [N, M*F]
-
-
-def _out_shape(x: Tensor, F: int):
-    return tuple(x.shape[:-1]) + (F, )
-
-
-def use_clenshaw(in_channels: int, out_channels: int,
-                 x_requires_grad: bool = False,
-                 training: bool = False) -> bool:
-    r"""The evaluation order :class:`ChebFilter` picks, by sparse work.
-
-    Inference: Clenshaw iff ``C_out < C_in``. Training: the Clenshaw order
-    costs :math:`2(K-1)` products at width ``C_out`` (forward, and
-    :math:`T_k(\mathbf{S}^\top)\mathbf{G}` in backward); the three-term
-    order :math:`2(K-1)` at width ``C_in`` (forward, recomputation for
-    :math:`\partial\Theta`) plus :math:`K-1` more when ``x`` needs a
-    gradient."""
-    if not training:
-        return out_channels < in_channels
-    return out_channels <= in_channels * (1.5 if x_requires_grad else 1.0)
-
-
-class ChebFilter(torch.autograd.Function):
-    r"""``Y = sum_k T_k(S) X Theta_k`` with a memory-lean backward (see the
-    module doc). Arguments: ``x [N, C]`` (dense or sparse), ``weight
-    [K, C, F]``, ``op`` (a :class:`SparseOperator` whose values do not require
-    grad), ``order`` (``'clenshaw'`` or ``'basis'``)."""
-
-    @staticmethod
-    def forward(ctx, x: Tensor, weight: Tensor, op: SparseOperator,
-                order: str):
-        ctx.op = op
-        ctx.clenshaw = order == 'clenshaw'
-        ctx.save_for_backward(x, weight)
-        if ctx.clenshaw:
-            y = _filter_clenshaw(op, x, weight)
-        else:
-            y = _filter_basis(op, x, weight)
-        return y.view(_out_shape(x, weight.size(2)))
-
-    @staticmethod
-    @torch.autograd.function.once_differentiable
-    def backward(ctx, grad: Tensor):
-        x, weight = ctx.saved_tensors
-        op_t = ctx.op.t()
-        K, C, F = weight.shape
-        n = grad.size(0)
-        g2 = grad.reshape(n, -1)  # [N, (M*)F] node view
-        need_x = ctx.needs_input_grad[0] and x.layout == torch.strided
-        need_w = ctx.needs_input_grad[1]
-        gx = gw = None
-        if need_w:
-            gw = weight.new_empty(weight.shape)  # [K, C, F]
-        if ctx.clenshaw and _batch_gemms(x, weight):
-            gs = g2.new_empty(n, K, F)  # [N, K, F]
-            for k, g in enumerate(cheb_terms(op_t, g2, K)):
-                gs[:, k] = g
-            gcat = gs.view(-1, K * F)  # [N, K, F] -> [N, K*F]
-            if need_w:
-                gw = project_t(x, gcat).view(C, K, F).transpose(0, 1)
-                # [C, K*F] -> [C, K, F] -> [K, C, F]
-            if need_x:
-                gx = gcat @ _cat(weight).t()
-        elif ctx.clenshaw:
-            # G_k = T_k(S^T) G, consumed as produced
-            xr = x if x.dim() == 2 else x.reshape(-1, C)  # [N*M, C]
-            for k, g in enumerate(cheb_terms(op_t, g2, K)):
-                gr = g.view(-1, F)  # [N*M, F]
-                if need_w:
-                    gw[k] = project_t(xr, gr)
-                if need_x:
-                    gx = gr @ weight[k].t() if gx is None else \
-                        torch.addmm(gx, gr, weight[k].t())
-        else:
-            gr = g2.view(-1, F)  # [N*M, F]
-            if need_w:
-                xv = to_dense(x).reshape(n, -1)  # [N, M*C]
-                for k, t in enumerate(cheb_terms(ctx.op, xv, K)):
-                    torch.mm(t.reshape(-1, C).t(), gr, out=gw[k])
-            if need_x:
-                gx = clenshaw(op_t, lambda k: (gr @ weight[k].t()).view(n, -1),
-                              K)
-        if gx is not None:
-            gx = gx.view(x.shape)
-        return gx, gw, None, None
 
 
 def cheb_filter(x: Tensor, weight: Tensor, op: SparseOperator,
                 order: Optional[str] = None) -> Tensor:
     r"""Evaluates :math:`\sum_{k<K} T_k(\mathbf{S})\mathbf{X}
-    \boldsymbol{\Theta}_k` with ``weight`` ``[K, C, F]``.
+    \boldsymbol{\Theta}_k` with ``weight`` ``[K, C, F]`` (the custom op
+    ``pyg_spectral::cheb_filter``, memory-lean backward).
 
-    Uses :class:`ChebFilter` unless the operator's values require grad, in
-    which case the same recurrences run in plain autograd (slower, stores the
-    K terms) so that gradients reach the edge weights. ``order`` forces
-    ``'clenshaw'`` or ``'basis'`` (default: :func:`use_clenshaw`)."""
+    When the operator's values require grad, or ``x`` is a ``torch.sparse``
+    tensor, the same recurrences run as a composition of the differentiable
+    ``pyg_spectral::spmm`` op (gradients reach the edge weights; the K
+    terms are stored). ``order`` forces ``'project_first'`` or
+    ``'project_last'`` (default: :func:`choose_order`)."""
     check_op_and_x(op, x)
     if not isinstance(weight, Tensor) or not weight.is_floating_point():
         raise TypeError("weight must be a floating-point Tensor")
@@ -305,14 +340,42 @@ def cheb_filter(x: Tensor, weight: Tensor, op: SparseOperator,
     training = torch.is_grad_enabled() and (
         weight.requires_grad or x.requires_grad or op.requires_grad)
     if order is None:
-        order = 'clenshaw' if use_clenshaw(
-            weight.size(1), weight.size(2), x.requires_grad, training) \
-            else 'basis'
-    elif order not in ('clenshaw', 'basis'):
-        raise ValueError(f"order must be 'clenshaw', 'basis' or None "
+        order = choose_order(weight.size(1), weight.size(2),
+                             x.requires_grad, training)
+    elif order not in ORDERS:
+        raise ValueError(f"order must be one of {ORDERS} or None "
                          f"(got {order!r})")
     if op.requires_grad:
-        y = _filter_clenshaw(op, x, weight) if order == 'clenshaw' else \
-            _filter_basis(op, x, weight)
-        return y.view(_out_shape(x, weight.size(2)))
-    return ChebFilter.apply(x, weight, op, order)
+        return _composed(op, x, weight, order)
+    if x.layout != torch.strided:
+        # a sparse x is projected outside (dW by a sparse product); the op
+        # gets the terms Z_k = X Θ_k as [N, K, F] and no weight
+        K, C, F = weight.shape
+        x = project(x, _cat(weight)).view(-1, K, F)  # [N, K*F] -> [N, K, F]
+        weight, order = None, 'project_first'
+    from .library import cheb_filter_call
+    op_t = op.t() if training else op  # the transpose only for backward
+    return cheb_filter_call(x, weight, op, op_t, order)
+
+
+def _composed(op: SparseOperator, x: Tensor, weight: Tensor,
+              order: str) -> Tensor:
+    """The filter as differentiable ``spmm`` ops (stores the K terms)."""
+    K, C, F = weight.shape
+    if order == 'project_first' and _batch_gemms(x, weight):
+        z = project(x, _cat(weight)).view(-1, K, F)  # [N, K*F] -> [N, K, F]
+        y = clenshaw(op, z.transpose(0, 1).contiguous())  # [K, N, F]
+    elif order == 'project_first':
+        y = clenshaw(op, lambda k: _proj(x, weight[k]), K)
+    else:
+        y = None
+        for k, t in enumerate(cheb_terms(op, _node_view(x), K)):
+            p = _rows(t, C) @ weight[k]
+            y = p if y is None else y + p
+        y = y.view(x.size(0), -1)
+    return y.view(tuple(x.shape[:-1]) + (F, ))
+
+
+__all__ = ['cheb_terms', 'cheb_basis', 'clenshaw', 'cheb_filter',
+           'choose_order', 'filter_forward', 'filter_backward', 'ORDERS',
+           'tracing']

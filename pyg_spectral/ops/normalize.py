@@ -32,7 +32,8 @@ from torch import Tensor
 from .adjacency import infer_num_nodes, to_edge_index
 from .operator import Diag, SparseOperator
 from .validation import (check_batch, check_flow, check_lambda_max,
-                         check_nonnegative_degree, check_normalization)
+                         check_nonnegative_degree, check_normalization,
+                         tracing)
 
 LambdaMax = Union[None, float, Tensor]
 
@@ -51,13 +52,14 @@ def laplacian_terms(edge_index: Tensor, edge_weight: Optional[Tensor],
     (self-loops removed, duplicates kept)."""
     src, dst = edge_index[0], edge_index[1]
     keep = src != dst
-    if not bool(keep.all()):  # compact only when there are self-loops
-        src, dst = src[keep], dst[keep]
-        edge_weight = None if edge_weight is None else edge_weight[keep]
     if edge_weight is None:
         w = torch.ones(src.numel(), dtype=dtype, device=src.device)
     else:
         w = edge_weight.to(dtype)
+    if tracing(src, w):  # static shapes: self-loops get weight 0
+        w = w * keep
+    elif not bool(keep.all()):  # compact only when there are self-loops
+        src, dst, w = src[keep], dst[keep], w[keep]
     deg = w.new_zeros(num_nodes).index_add(0, src, w)
     if normalization is None:
         return src, dst, w, deg
@@ -70,15 +72,22 @@ def laplacian_terms(edge_index: Tensor, edge_weight: Optional[Tensor],
     return src, dst, p, w.new_ones(num_nodes)
 
 
-def default_lambda_max(p: Tensor, l_diag: Tensor) -> float:
+def default_lambda_max(p: Tensor, l_diag: Tensor) -> Union[float, Tensor]:
     r"""PyG's default: :math:`2 \max_{ij} L_{ij}` over the stored entries
     (2.0 for ``'sym'``/``'rw'`` with non-negative weights; twice the largest
     degree for ``None``). A graph without edges has :math:`\mathbf{L}=0` and
-    any :math:`\lambda_{\max}` gives the same operator: 2.0 is used."""
-    m = l_diag.max() if l_diag.numel() else l_diag.new_zeros(())
+    any :math:`\lambda_{\max}` gives the same operator: 2.0 is used. A
+    float eagerly; a 0-dim tensor while tracing (no value leaves the
+    graph)."""
+    m = l_diag.new_zeros(())
+    if l_diag.numel():
+        m = torch.maximum(m, l_diag.max())
     if p.numel():
         m = torch.maximum(m, (-p).max())
-    lam = 2.0 * float(m.detach())  # a bound, not part of the graph
+    m = m.detach()  # a bound, not part of the graph
+    if tracing(m):
+        return torch.where(m > 0, 2.0 * m, torch.full_like(m, 2.0))
+    lam = 2.0 * float(m)
     return lam if lam > 0 else 2.0
 
 
@@ -88,7 +97,7 @@ def _from_entries(e: 'Entries', meta: dict) -> SparseOperator:
     Self-loop entries kept in the edge list go to the diagonal."""
     src, dst, val, diag = e.src, e.dst, e.val, e.diag
     loop = src == dst
-    if bool(loop.any()):
+    if not tracing(src, val) and bool(loop.any()):
         diag = e.diag_tensor().index_add(0, src[loop], val[loop])
         keep = ~loop
         src, dst, val = src[keep], dst[keep], val[keep]
@@ -154,7 +163,7 @@ def laplacian_entries(edge_index, edge_weight: Optional[Tensor] = None,
     n = infer_num_nodes(edge_index, num_nodes)
     check_batch(batch, n)
     num_graphs = int(batch.max()) + 1 if batch is not None and \
-        batch.numel() else None
+        batch.numel() and not tracing(batch) else None
     check_lambda_max(lambda_max, num_graphs)
     if dtype is None:
         dtype = edge_weight.dtype if edge_weight is not None \
@@ -166,20 +175,20 @@ def laplacian_entries(edge_index, edge_weight: Optional[Tensor] = None,
     if isinstance(lam, Tensor):
         lam = lam.to(device=p.device, dtype=dtype)
         if lam.numel() == 1:
-            lam = float(lam.reshape(()))
+            lam = lam.reshape(()) if tracing(lam) else float(lam.reshape(()))
         elif batch is None:
             raise ValueError(f"lambda_max has {lam.numel()} entries (one "
                              f"per graph) but batch is None")
     if lam is None:
         lam = default_lambda_max(p, l_diag)
     meta = dict(kind='laplacian', normalization=normalization,
-                lambda_max=lam if isinstance(lam, float) else 'per-graph',
+                lambda_max=lam if isinstance(lam, float) else 'tensor',
                 flow=flow)
 
-    if isinstance(lam, Tensor):  # one value per graph
-        scale = 2.0 / lam[batch]  # [N]
-        val = -scale[src] * p
-        diag = scale * l_diag - 1.0
+    if isinstance(lam, Tensor):  # per graph, or a traced scalar
+        scale = 2.0 / (lam[batch] if lam.dim() else lam)  # [N] or []
+        val = -(scale[src] if scale.dim() else scale) * p
+        diag = scale * l_diag - 1.0  # [N]
     else:
         scale = 2.0 / float(lam)
         val = -scale * p
@@ -247,10 +256,13 @@ def gcn_entries(edge_index, edge_weight: Optional[Tensor] = None,
         # add_remaining_self_loops: existing loops leave the edge list and
         # keep their weight as the diagonal; the other nodes get `fill`
         is_loop = src == dst
-        off = ~is_loop
-        loop_w = w.new_full((n, ), 2.0 if improved else 1.0)
-        loop_w = loop_w.index_put((src[is_loop], ), w[is_loop])
-        src, dst, w = src[off], dst[off], w[off]
+        slot = torch.where(is_loop, src, n)  # non-loops write to slot n
+        loop_w = w.new_full((n + 1, ), 2.0 if improved else 1.0)
+        loop_w = loop_w.index_put((slot, ), w)[:n]
+        if tracing(src, w):  # static shapes: loops stay, with weight 0
+            w = w * ~is_loop
+        else:
+            src, dst, w = src[~is_loop], dst[~is_loop], w[~is_loop]
         deg = loop_w
     else:  # the edge list as given, loops in place
         loop_w, deg = None, w.new_zeros(n)

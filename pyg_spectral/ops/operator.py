@@ -12,14 +12,17 @@ flow, ``y[dst] += w * x[src]``) and :math:`\mathbf{d}` the node-wise diagonal
 never stored as sparse entries: the diagonal is applied as an axpy, so the
 sparse product touches the real edges only.
 
-Its single primitive is :meth:`SparseOperator.matmul`,
+Its single primitive is :meth:`SparseOperator.matmul` (the custom op
+``pyg_spectral::spmm``),
 
 .. math::
     \mathbf{Y} = \alpha \, \mathbf{S} \mathbf{X} + \beta \, \mathbf{Z},
 
-computed by one of the registered backends (torch CSR kernels, Triton on
-CUDA, or a differentiable gather/scatter reference used when the operator's
-values require grad).
+computed by one of the kernels of :mod:`.backends` (torch CSR kernels,
+Triton on CUDA, or a gather/scatter reference).
+
+While ``torch.compile`` / ``torch.export`` trace, an operator is built from
+traceable ops only (static shapes, no value read back to Python).
 
 Layout: ``x`` and ``z`` are ``[N, F]``; any trailing layout must be folded
 into ``F`` by the caller.
@@ -27,12 +30,13 @@ into ``F`` by the caller.
 from __future__ import annotations
 
 import warnings
-from typing import Optional, Union
+import weakref
+from typing import Callable, Dict, Hashable, Optional, Tuple, Union
 
 import torch
 from torch import Tensor
 
-from .validation import check_edge_index, check_num_nodes
+from .validation import check_edge_index, check_num_nodes, tracing
 
 Diag = Union[None, float, Tensor]
 
@@ -46,39 +50,52 @@ def _csr_tensor(crow: Tensor, col: Tensor, val: Tensor, n: int) -> Tensor:
                                        check_invariants=False)
 
 
+def _row_pointers(sorted_rows: Tensor, n: int) -> Tensor:
+    """CSR row pointers ``[n + 1]`` of entries sorted by row (a static-shape
+    search, traceable)."""
+    bounds = torch.arange(n + 1, device=sorted_rows.device,
+                          dtype=sorted_rows.dtype)
+    return torch.searchsorted(sorted_rows, bounds)
+
+
 def coo_to_csr(dst: Tensor, src: Tensor, val: Tensor, num_nodes: int):
-    r"""Sorts COO entries by ``(dst, src)``, sums duplicates, and returns
-    ``(crow, col, val)``; indices are int32 when they fit."""
+    r"""Sorts COO entries by ``(dst, src)`` and returns ``(crow, col, val)``;
+    indices are int32 when they fit. Eagerly, duplicates are summed; while
+    tracing they are kept (a CSR product sums them alike, and the entry
+    count stays static)."""
     n = num_nodes
-    key = dst * max(n, 1) + src
-    key, perm = torch.sort(key)
+    key = dst.long() * max(n, 1) + src.long()
+    key, perm = torch.sort(key, stable=True)
     val = val[perm]
-    if key.numel() > 1 and bool((key[1:] == key[:-1]).any()):
+    if not tracing(key) and key.numel() > 1 and \
+            bool((key[1:] == key[:-1]).any()):
         key, inv = torch.unique_consecutive(key, return_inverse=True)
         val = val.new_zeros(key.numel()).index_add(0, inv, val)
     row = torch.div(key, max(n, 1), rounding_mode='floor')
     col = key - row * max(n, 1)
-    crow = torch.zeros(n + 1, dtype=torch.long, device=dst.device)
-    if row.numel():
-        crow[1:] = torch.bincount(row, minlength=n).cumsum(0)
     idx_dtype = torch.int32 if max(n, key.numel()) <= _INT32_MAX \
         else torch.long
-    return crow.to(idx_dtype), col.to(idx_dtype), val
+    return _row_pointers(row, n).to(idx_dtype), col.to(idx_dtype), val
 
 
-def csr_transpose(crow: Tensor, col: Tensor, val: Tensor, rows: Tensor,
-                  num_nodes: int):
+def csr_transpose(crow: Tensor, col: Tensor, val: Tensor, num_nodes: int):
     r"""``(crow, col, val)`` of the transpose of a CSR matrix whose entries
-    are sorted by ``(row, col)`` without duplicates (as :func:`coo_to_csr`
-    returns them); ``rows`` is the row index of every entry. A stable sort
-    of the column indices alone keeps each new row's entries in old-row
-    order, i.e. sorted: no composite keys and no duplicate pass."""
+    are sorted by ``(row, col)`` (as :func:`coo_to_csr` returns them): a
+    stable sort of the column indices alone keeps each new row's entries in
+    old-row order, i.e. sorted: no composite keys and no duplicate pass."""
     n = num_nodes
-    perm = torch.sort(col, stable=True)[1]
-    crow_t = torch.zeros(n + 1, dtype=torch.long, device=col.device)
-    if col.numel():
-        crow_t[1:] = torch.bincount(col, minlength=n).cumsum(0)
-    return crow_t.to(crow.dtype), rows[perm].to(col.dtype), val[perm]
+    sorted_col, perm = torch.sort(col, stable=True)
+    rows = csr_rows(crow, col.numel())
+    return (_row_pointers(sorted_col, n).to(crow.dtype),
+            rows[perm].to(col.dtype), val[perm])
+
+
+def csr_rows(crow: Tensor, nnz: int) -> Tensor:
+    """Row index (int64) of every stored entry of a CSR matrix."""
+    n = crow.numel() - 1
+    counts = (crow[1:] - crow[:-1]).long()
+    return torch.repeat_interleave(torch.arange(n, device=crow.device),
+                                   counts, output_size=nnz)
 
 
 class SparseOperator:
@@ -92,10 +109,15 @@ class SparseOperator:
         num_nodes (int): :math:`N`.
         symmetric (bool, optional): whether :math:`\mathbf{S}` is known to
             be symmetric; ``None`` means "find out when the transpose is
-            first needed".
+            first needed" (eagerly; while tracing the transpose is built).
         meta (dict, optional): how the operator was built (kind,
-            normalization, lambda_max); layers check it against their own
-            hyper-parameters.
+            normalization, lambda_max, flow); layers check it against their
+            own hyper-parameters.
+
+    Derived data (the transpose, the torch CSR view, row indices, Triton
+    plans, eigenpairs, a float32 copy for half-precision CPU products) lives
+    in one declared memo, :meth:`memo`; :meth:`to` and :meth:`detach` carry
+    over what stays valid.
     """
 
     def __init__(self, crow: Tensor, col: Tensor, val: Tensor, diag: Diag,
@@ -106,9 +128,7 @@ class SparseOperator:
         self.num_nodes = int(num_nodes)
         self.meta = dict(meta or {})
         self._symmetric = symmetric
-        self._t: Optional[SparseOperator] = None
-        self._csr: Optional[Tensor] = None
-        self._rows: Optional[Tensor] = None
+        self._memo: Dict[Hashable, object] = {}
 
     # ------------------------------------------------------------------
     @classmethod
@@ -147,50 +167,59 @@ class SparseOperator:
         return self.val.requires_grad or (isinstance(self.diag, Tensor)
                                           and self.diag.requires_grad)
 
+    def memo(self, key: Hashable, make: Callable[[], object]):
+        """``make()``, computed once per operator and key (derived data)."""
+        if key not in self._memo:
+            self._memo[key] = make()
+        return self._memo[key]
+
     @property
     def csr(self) -> Tensor:
-        if self._csr is None:
-            self._csr = _csr_tensor(self.crow, self.col, self.val,
-                                    self.num_nodes)
-        return self._csr
+        return self.memo('csr', lambda: _csr_tensor(
+            self.crow, self.col, self.val, self.num_nodes))
 
     def rows(self) -> Tensor:
         """Row (target) index of every stored entry, as int64."""
-        if self._rows is None:
-            counts = (self.crow[1:] - self.crow[:-1]).long()
-            self._rows = torch.repeat_interleave(
-                torch.arange(self.num_nodes, device=self.device), counts)
-        return self._rows
+        return self.memo('rows', lambda: csr_rows(self.crow, self.num_edges))
+
+    def arrays(self) -> Tuple[Tensor, Tensor, Tensor, Optional[Tensor],
+                              float]:
+        """``(crow, col, val, diag_tensor_or_None, diag_scalar)``: the
+        operator as the arguments of the package's custom ops."""
+        _register(self)
+        d = self.diag
+        if isinstance(d, Tensor):
+            return self.crow, self.col, self.val, d, 0.0
+        return self.crow, self.col, self.val, None, float(d or 0.0)
 
     # ------------------------------------------------------------------
     def matmul(self, x: Tensor, alpha: float = 1.0, z: Optional[Tensor] = None,
-               beta: float = 1.0, out: Optional[Tensor] = None) -> Tensor:
+               beta: float = 1.0) -> Tensor:
         r"""Returns :math:`\alpha \mathbf{S} \mathbf{X} + \beta \mathbf{Z}`
-        for ``x`` of shape ``[N, F]`` (``z`` the same shape, optional)."""
+        for ``x`` of shape ``[N, F]`` (``z`` the same shape, optional);
+        differentiable in ``x``, ``z`` and the operator's values."""
         from .backends import spmm  # late import: backends import us
-        return spmm(self, x, alpha, z, beta, out)
+        return spmm(self, x, alpha, z, beta)
 
     def t(self) -> 'SparseOperator':
-        """The transposed operator (cached; ``self`` when symmetric)."""
-        if self._t is None:
-            if self._symmetric:
-                self._t = self
-                return self
-            t = SparseOperator(*csr_transpose(self.crow, self.col, self.val,
-                                              self.rows(), self.num_nodes),
-                               self.diag, self.num_nodes, meta=self.meta)
-            if self._symmetric is None:
-                sym = (torch.equal(t.crow, self.crow)
-                       and torch.equal(t.col, self.col)
-                       and _close(t.val, self.val))
-                self._symmetric = sym
-            if self._symmetric:
-                self._t = self
-            else:
-                t._symmetric = False
-                t._t = self
-                self._t = t
-        return self._t
+        """The transposed operator (memoized; ``self`` when symmetric)."""
+        return self.memo('t', self._transpose)
+
+    def _transpose(self) -> 'SparseOperator':
+        if self._symmetric:
+            return self
+        t = SparseOperator(*csr_transpose(self.crow, self.col, self.val,
+                                          self.num_nodes),
+                           self.diag, self.num_nodes, meta=self.meta)
+        if self._symmetric is None and not tracing(self.val):
+            self._symmetric = (torch.equal(t.crow, self.crow)
+                               and torch.equal(t.col, self.col)
+                               and _close(t.val, self.val))
+        if self._symmetric:
+            return self
+        t._symmetric = self._symmetric
+        t._memo['t'] = self
+        return t
 
     @property
     def is_symmetric(self) -> bool:
@@ -204,7 +233,7 @@ class SparseOperator:
         if d is None:
             return self.val.new_zeros(self.num_nodes)
         if isinstance(d, Tensor):
-            return d
+            return d.expand(self.num_nodes)
         return self.val.new_full((self.num_nodes, ), float(d))
 
     def to_dense(self) -> Tensor:
@@ -216,27 +245,41 @@ class SparseOperator:
         return dense + torch.diag(self.diag_tensor())
 
     def to(self, device=None, dtype=None) -> 'SparseOperator':
-        """``self`` when already there (keeps the cached transpose)."""
+        """``self`` when already there; otherwise a converted copy that
+        keeps the transpose (converted alike) and the symmetry flag."""
         if (device is None or torch.device(device) == self.device) and \
                 (dtype is None or dtype == self.dtype):
             return self
-        d = self.diag
-        if isinstance(d, Tensor):
-            d = d.to(device=device, dtype=dtype)
-        return SparseOperator(self.crow.to(device), self.col.to(device),
-                              self.val.to(device=device, dtype=dtype), d,
-                              self.num_nodes, self._symmetric, self.meta)
+        return self._map(lambda t: t.to(device),
+                         lambda t: t.to(device=device, dtype=dtype))
 
     def detach(self) -> 'SparseOperator':
-        d = self.diag.detach() if isinstance(self.diag, Tensor) else self.diag
-        return SparseOperator(self.crow, self.col, self.val.detach(), d,
-                              self.num_nodes, self._symmetric, self.meta)
+        return self._map(lambda t: t, lambda t: t.detach())
+
+    def _map(self, index_fn, value_fn) -> 'SparseOperator':
+        """A copy with ``index_fn`` applied to the index arrays and
+        ``value_fn`` to the values and diagonal; the transpose comes along
+        (mapped alike) and the copies know each other."""
+        def one(op):
+            d = op.diag
+            return SparseOperator(index_fn(op.crow), index_fn(op.col),
+                                  value_fn(op.val),
+                                  value_fn(d) if isinstance(d, Tensor) else d,
+                                  op.num_nodes, op._symmetric, op.meta)
+        new = one(self)
+        t = self._memo.get('t')
+        if t is self:
+            new._memo['t'] = new
+        elif t is not None:
+            new_t = one(t)
+            new._memo['t'], new_t._memo['t'] = new_t, new
+        return new
 
     def __getstate__(self) -> dict:
-        # the CSR tensor view is derived (and torch cannot copy or pickle
-        # sparse CSR storage): deepcopy / pickle rebuild it on first use
+        # derived data is rebuilt on first use (and torch cannot copy or
+        # pickle the sparse CSR view)
         state = self.__dict__.copy()
-        state['_csr'] = None
+        state['_memo'] = {}
         return state
 
     def __repr__(self) -> str:
@@ -250,3 +293,28 @@ def _close(a: Tensor, b: Tensor) -> bool:
         return True
     eps = torch.finfo(a.dtype).eps if a.is_floating_point() else 0.0
     return bool(torch.allclose(a, b, rtol=8 * eps, atol=0.0))
+
+
+# The custom ops receive an operator as its arrays; an operator built here
+# is found again from them (with its memo: CSR view, transpose, plans), so
+# nothing derived is rebuilt per call.
+_LIVE: 'weakref.WeakValueDictionary[int, SparseOperator]' = \
+    weakref.WeakValueDictionary()
+
+
+def _register(op: SparseOperator) -> None:
+    if not tracing(op.crow):
+        _LIVE[id(op.crow)] = op
+
+
+def operator_of(crow: Tensor, col: Tensor, val: Tensor,
+                diag: Optional[Tensor], diag_scalar: float
+                ) -> SparseOperator:
+    """The operator whose arrays these are (a live one when it exists)."""
+    op = _LIVE.get(id(crow))
+    if op is not None and op.crow is crow and op.col is col and \
+            op.val is val and (op.diag is diag if diag is not None
+                               else not isinstance(op.diag, Tensor)):
+        return op
+    d = diag if diag is not None else (diag_scalar or None)
+    return SparseOperator(crow, col, val, d, crow.numel() - 1)

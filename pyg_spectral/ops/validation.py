@@ -12,6 +12,19 @@ from typing import Optional, Tuple
 import torch
 from torch import Tensor
 
+def tracing(*tensors) -> bool:
+    """True while torch.compile / torch.export trace (or a tensor is fake
+    or wrapped by a torch.func transform): no value may be read back to
+    Python then, so data-dependent checks are skipped (they run eagerly,
+    where the operator is built) and choices are made from shapes only."""
+    if torch.compiler.is_compiling():
+        return True
+    from torch._subclasses.fake_tensor import is_fake
+    wrapped = torch._C._functorch.is_functorch_wrapped_tensor
+    return any(isinstance(t, Tensor) and (is_fake(t) or wrapped(t))
+               for t in tensors)
+
+
 _NORMALIZATIONS = (None, 'sym', 'rw')
 FLOWS = ('source_to_target', 'target_to_source')
 
@@ -61,7 +74,7 @@ def check_edge_index(edge_index: Tensor, num_nodes: Optional[int]) -> None:
     if edge_index.dim() != 2 or edge_index.size(0) != 2:
         raise ValueError(f"edge_index must have shape [2, num_edges] "
                          f"(got {list(edge_index.shape)})")
-    if edge_index.numel() > 0:
+    if edge_index.numel() > 0 and not tracing(edge_index):
         lo, hi = int(edge_index.min()), int(edge_index.max())
         if lo < 0:
             raise ValueError(f"edge_index contains a negative node index "
@@ -84,7 +97,8 @@ def check_edge_weight(edge_weight: Optional[Tensor], num_edges: int) -> None:
     if edge_weight.dim() != 1 or edge_weight.numel() != num_edges:
         raise ValueError(f"edge_weight must have shape [num_edges]="
                          f"[{num_edges}] (got {list(edge_weight.shape)})")
-    if edge_weight.numel() and not bool(torch.isfinite(edge_weight).all()):
+    if edge_weight.numel() and not tracing(edge_weight) and \
+            not bool(torch.isfinite(edge_weight).all()):
         raise ValueError("edge_weight contains NaN or Inf")
 
 
@@ -140,7 +154,7 @@ def check_probability(p, name: str) -> float:
 def check_nonnegative_degree(deg: Tensor, normalization: str) -> None:
     """Degree normalization (``d^{-1/2}``, ``d^{-1}``) is undefined for a
     negative weighted degree."""
-    if deg.numel() and bool((deg < 0).any()):
+    if deg.numel() and not tracing(deg) and bool((deg < 0).any()):
         i = int(torch.nonzero(deg < 0)[0, 0])
         raise ValueError(
             f"edge_weight gives node {i} a negative degree "
@@ -160,9 +174,10 @@ def check_lambda_max(lambda_max, num_graphs: Optional[int] = None) -> None:
                             f"(got {lambda_max.dtype})")
         if lambda_max.numel() == 0:
             raise ValueError("lambda_max is an empty tensor")
-        if bool(torch.isnan(lambda_max).any()) or \
-                bool((lambda_max <= 0).any()) or \
-                bool(torch.isinf(lambda_max).any()):
+        if not tracing(lambda_max) and (
+                bool(torch.isnan(lambda_max).any()) or
+                bool((lambda_max <= 0).any()) or
+                bool(torch.isinf(lambda_max).any())):
             raise ValueError(f"lambda_max must be finite and > 0 "
                              f"(got {lambda_max.tolist()})")
         if (num_graphs is not None and lambda_max.numel() > 1
@@ -191,5 +206,5 @@ def check_batch(batch: Optional[Tensor], num_nodes: int) -> None:
     if batch.dim() != 1 or batch.numel() != num_nodes:
         raise ValueError(f"batch must have shape [num_nodes]=[{num_nodes}] "
                          f"(got {list(batch.shape)})")
-    if batch.numel() and int(batch.min()) < 0:
+    if batch.numel() and not tracing(batch) and int(batch.min()) < 0:
         raise ValueError("batch contains a negative graph index")

@@ -33,10 +33,10 @@ def available() -> bool:
 
 def _plan(op, split: int):
     """Long-row chunking of ``op`` (cached on the operator)."""
-    key = ('triton_plan', split)
-    plan = op.__dict__.get('_plans', {}).get(key)
-    if plan is not None:
-        return plan
+    return op.memo(('triton_plan', split), lambda: _make_plan(op, split))
+
+
+def _make_plan(op, split: int):
     crow = op.crow.long()
     deg = crow[1:] - crow[:-1]
     long_rows = torch.nonzero(deg > split).flatten()
@@ -55,7 +55,6 @@ def _plan(op, split: int):
         end = torch.minimum(start + split, crow[long_rows + 1][owner])
         plan = dict(long_rows=long_rows, chunk_ptr=chunk_ptr,
                     chunk_start=start, chunk_end=end)
-    op.__dict__.setdefault('_plans', {})[key] = plan
     return plan
 
 
@@ -136,13 +135,10 @@ def spmm(op, x: Tensor, alpha: float = 1.0, z: Optional[Tensor] = None,
 def _coef(op, alpha, beta, d, dtype, device):
     """``[alpha, beta, d]`` as a device tensor, cached on the operator (the
     recurrences use a handful of (alpha, beta) pairs)."""
-    cache = op.__dict__.setdefault('_coefs', {})
-    key = (float(alpha), float(beta), float(d), dtype, str(device))
-    t = cache.get(key)
-    if t is None:
-        t = torch.tensor([alpha, beta, d], dtype=dtype, device=device)
-        cache[key] = t
-    return t
+    key = ('triton_coef', float(alpha), float(beta), float(d), dtype,
+           str(device))
+    return op.memo(key, lambda: torch.tensor([alpha, beta, d], dtype=dtype,
+                                             device=device))
 
 
 def triton_next_pow2(n: int) -> int:

@@ -1,0 +1,273 @@
+r"""The engine as ``torch.library`` custom ops: opaque to Dynamo and
+torch.export (a fake kernel gives their shapes), differentiable (registered
+autograd formulas) and batchable (``torch.func.vmap`` rules).
+
+* ``pyg_spectral::spmm`` -- :math:`\alpha\mathbf{S}\mathbf{X} +
+  \beta\mathbf{Z}`; gradients for ``x``, ``z``, the operator's values and
+  its node-wise diagonal.
+* ``pyg_spectral::cheb_filter`` -- :math:`\sum_k T_k(\mathbf{S})\mathbf{X}
+  \boldsymbol{\Theta}_k` (:func:`~pyg_spectral.ops.chebyshev.
+  filter_forward`); its backward is ``pyg_spectral::cheb_filter_backward``
+  (:func:`~pyg_spectral.ops.chebyshev.filter_backward`), which keeps only
+  ``x`` from the forward pass.
+
+An operator enters as its arrays (:meth:`SparseOperator.arrays`: ``crow,
+col, val, diag, diag_scalar``) followed by those of its transpose (``crow_t,
+col_t, val_t``; the same arrays when no gradient will be asked for), so a
+traced graph carries them as ordinary tensors. The kernels (torch CSR on
+CPU, Triton on CUDA) are chosen inside, by :func:`.backends.kernel`.
+"""
+from __future__ import annotations
+
+from typing import Optional, Tuple
+
+import torch
+from torch import Tensor
+
+from .backends import kernel
+from .chebyshev import filter_backward, filter_forward
+from .operator import csr_rows, operator_of
+
+
+def _no_autocast(x: Tensor):
+    """The kernels run in the dtype they are given (the caller has cast the
+    weights to ``x``'s dtype under autocast; accumulation is float32)."""
+    return torch.autocast(x.device.type, enabled=False)
+
+
+def _loop(fn, info, in_dims, *args):
+    """vmap by a loop over the batch (the general fallback)."""
+    outs = []
+    for i in range(info.batch_size):
+        outs.append(fn(*[a.select(d, i) if d is not None else a
+                         for a, d in zip(args, in_dims)]))
+    if isinstance(outs[0], tuple):
+        return (tuple(torch.stack(o) for o in zip(*outs)),
+                (0, ) * len(outs[0]))
+    return torch.stack(outs), 0
+
+
+# -- spmm ------------------------------------------------------------------
+@torch.library.custom_op('pyg_spectral::spmm', mutates_args=())
+def spmm_op(x: Tensor, z: Optional[Tensor], crow: Tensor, col: Tensor,
+            val: Tensor, diag: Optional[Tensor], diag_scalar: float,
+            crow_t: Tensor, col_t: Tensor, val_t: Tensor, alpha: float,
+            beta: float) -> Tensor:
+    with _no_autocast(x):
+        return kernel(operator_of(crow, col, val, diag, diag_scalar), x,
+                      alpha, z, beta)
+
+
+@spmm_op.register_fake
+def _(x, z, crow, col, val, diag, diag_scalar, crow_t, col_t, val_t, alpha,
+      beta):
+    return torch.empty_like(x, memory_format=torch.contiguous_format)
+
+
+def _spmm_setup(ctx, inputs, output):
+    x, z, crow, col, val, diag, ds, crow_t, col_t, val_t, alpha, beta = \
+        inputs
+    ctx.ds, ctx.alpha, ctx.beta = ds, alpha, beta
+    ctx.save_for_backward(x, crow, col, val, diag, crow_t, col_t, val_t)
+
+
+def _spmm_backward(ctx, grad):
+    x, crow, col, val, diag, crow_t, col_t, val_t = ctx.saved_tensors
+    need = ctx.needs_input_grad
+    gx = gz = gval = gdiag = None
+    if need[0]:  # alpha S^T G
+        gx = spmm_op(grad, None, crow_t, col_t, val_t, diag, ctx.ds, crow,
+                     col, val, ctx.alpha, 0.0)
+    if need[1]:
+        gz = grad * ctx.beta
+    if need[4]:  # dS_ij = alpha <G_i, X_j> on the stored entries
+        rows = csr_rows(crow, col.numel())
+        gval = ctx.alpha * (grad.index_select(0, rows) *
+                            x.index_select(0, col.long())).sum(-1)
+    if need[5]:
+        gdiag = ctx.alpha * (grad * x).sum(-1)
+    return gx, gz, None, None, gval, gdiag, None, None, None, None, None, \
+        None
+
+
+spmm_op.register_autograd(_spmm_backward, setup_context=_spmm_setup)
+
+
+@spmm_op.register_vmap
+def _(info, in_dims, x, z, crow, col, val, diag, ds, crow_t, col_t, val_t,
+      alpha, beta):
+    if any(d is not None for d in in_dims[2:]):  # a batch of operators
+        return _loop(spmm_op, info, in_dims, x, z, crow, col, val, diag, ds,
+                     crow_t, col_t, val_t, alpha, beta)
+    B = info.batch_size
+
+    def fold(t, d):  # [.., B, ..] -> [N, B*F]
+        if t is None:
+            return None
+        t = t.movedim(d, 1) if d is not None else \
+            t.unsqueeze(1).expand(-1, B, -1)  # [N, B, F]
+        return t.reshape(t.size(0), -1)
+
+    n, f = (x.movedim(in_dims[0], 0) if in_dims[0] is not None
+            else x.unsqueeze(0)).shape[1:]
+    y = spmm_op(fold(x, in_dims[0]), fold(z, in_dims[1]), crow, col, val,
+                diag, ds, crow_t, col_t, val_t, alpha, beta)
+    return y.view(n, B, f), 1  # [N, B*F] -> [N, B, F]
+
+
+# -- the Chebyshev filter --------------------------------------------------
+@torch.library.custom_op('pyg_spectral::cheb_filter', mutates_args=())
+def cheb_filter_op(x: Tensor, weight: Optional[Tensor], crow: Tensor,
+                   col: Tensor,
+                   val: Tensor, diag: Optional[Tensor], diag_scalar: float,
+                   crow_t: Tensor, col_t: Tensor, val_t: Tensor,
+                   order: str) -> Tensor:
+    with _no_autocast(x):
+        return filter_forward(operator_of(crow, col, val, diag, diag_scalar),
+                              x, weight, order)
+
+
+@cheb_filter_op.register_fake
+def _(x, weight, crow, col, val, diag, diag_scalar, crow_t, col_t, val_t,
+      order):
+    if weight is None:  # x: the projected terms [N, K, F]
+        return x.new_empty(x.size(0), x.size(2))
+    return x.new_empty(tuple(x.shape[:-1]) + (weight.size(2), ))
+
+
+@torch.library.custom_op('pyg_spectral::cheb_filter_backward',
+                         mutates_args=())
+def cheb_filter_backward_op(grad: Tensor, x: Tensor,
+                            weight: Optional[Tensor],
+                            crow: Tensor, col: Tensor, val: Tensor,
+                            diag: Optional[Tensor], diag_scalar: float,
+                            crow_t: Tensor, col_t: Tensor, val_t: Tensor,
+                            order: str, need_x: bool, need_w: bool
+                            ) -> Tuple[Tensor, Tensor]:
+    op = operator_of(crow, col, val, diag, diag_scalar)
+    op_t = operator_of(crow_t, col_t, val_t, diag, diag_scalar)
+    with _no_autocast(x):
+        gx, gw = filter_backward(op, op_t, x, weight, grad, order, need_x,
+                                 need_w)
+    return (x.new_empty(0) if gx is None else gx,
+            x.new_empty(0) if gw is None else gw)
+
+
+@cheb_filter_backward_op.register_fake
+def _(grad, x, weight, crow, col, val, diag, diag_scalar, crow_t, col_t,
+      val_t, order, need_x, need_w):
+    need_w = need_w and weight is not None
+    return (x.new_empty(x.shape if need_x else (0, )),
+            x.new_empty(weight.shape if need_w else (0, )))
+
+
+def _filter_setup(ctx, inputs, output):
+    x, weight, crow, col, val, diag, ds, crow_t, col_t, val_t, order = \
+        inputs
+    ctx.ds, ctx.order = ds, order
+    ctx.save_for_backward(x, weight, crow, col, val, diag, crow_t, col_t,
+                          val_t)
+
+
+def _filter_backward(ctx, grad):
+    x, weight, crow, col, val, diag, crow_t, col_t, val_t = \
+        ctx.saved_tensors
+    need_x, need_w = ctx.needs_input_grad[:2]
+    gx, gw = cheb_filter_backward_op(
+        grad, x, weight, crow, col, val, diag, ctx.ds, crow_t, col_t, val_t,
+        ctx.order, need_x, need_w)
+    return (gx if need_x else None, gw if need_w else None) + (None, ) * 9
+
+
+cheb_filter_op.register_autograd(_filter_backward,
+                                 setup_context=_filter_setup)
+
+
+@cheb_filter_op.register_vmap
+def _(info, in_dims, x, weight, crow, col, val, diag, ds, crow_t, col_t,
+      val_t, order):
+    if in_dims[0] is None or weight is None or \
+            any(d is not None for d in in_dims[1:]):
+        return _loop(cheb_filter_op, info, in_dims, x, weight, crow, col,
+                     val, diag, ds, crow_t, col_t, val_t, order)
+    # a batch of signals on one graph: fold it into the M axis
+    xb = x.movedim(in_dims[0], 1)  # [N, B, (M,) C]
+    shape = xb.shape
+    y = cheb_filter_op(xb.reshape(shape[0], -1, shape[-1]), weight, crow,
+                       col, val, diag, ds, crow_t, col_t, val_t, order)
+    return y.view(tuple(shape[:-1]) + (weight.size(2), )), 1
+
+
+@cheb_filter_backward_op.register_vmap
+def _(info, in_dims, grad, x, weight, crow, col, val, diag, ds, crow_t,
+      col_t, val_t, order, need_x, need_w):
+    return _loop(cheb_filter_backward_op, info, in_dims, grad, x, weight,
+                 crow, col, val, diag, ds, crow_t, col_t, val_t, order,
+                 need_x, need_w)
+
+
+# -- eager entry points ----------------------------------------------------
+# Dispatching a Python custom op with autograd costs ~0.1 ms per call,
+# which is as much as a whole Cora-sized filter. Outside tracing and
+# torch.func transforms the same routines therefore run under these thin
+# autograd Functions; results are identical (tests/test_compile.py).
+def _use_op(*tensors) -> bool:
+    from .validation import tracing
+    return tracing(*tensors) or torch._C._are_functorch_transforms_active()
+
+
+class _FilterFn(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, weight, op, op_t, order):
+        ctx.op, ctx.op_t, ctx.order = op, op_t, order
+        ctx.save_for_backward(x, weight)
+        with _no_autocast(x):
+            return filter_forward(op, x, weight, order)
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad):
+        x, weight = ctx.saved_tensors
+        need_x, need_w = ctx.needs_input_grad[:2]
+        with _no_autocast(x):
+            gx, gw = filter_backward(ctx.op, ctx.op_t, x, weight, grad,
+                                     ctx.order, need_x, need_w)
+        return gx, gw, None, None, None
+
+
+class _SpmmFn(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, z, op, op_t, alpha, beta):
+        ctx.op_t, ctx.alpha, ctx.beta = op_t, alpha, beta
+        with _no_autocast(x):
+            return kernel(op, x, alpha, z, beta)
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad):
+        gx = gz = None
+        if ctx.needs_input_grad[0]:
+            with _no_autocast(grad):
+                gx = kernel(ctx.op_t, grad, ctx.alpha)
+        if ctx.needs_input_grad[1]:
+            gz = grad * ctx.beta
+        return gx, gz, None, None, None, None
+
+
+def cheb_filter_call(x: Tensor, weight: Optional[Tensor], op, op_t,
+                     order: str) -> Tensor:
+    """The filter through the custom op while tracing / under torch.func,
+    through :class:`_FilterFn` otherwise (same routines)."""
+    if _use_op(x, weight, op.val):
+        return cheb_filter_op(x, weight, *op.arrays(), *op_t.arrays()[:3],
+                              order)
+    return _FilterFn.apply(x, weight, op, op_t, order)
+
+
+def spmm_call(x: Tensor, z: Optional[Tensor], op, op_t, alpha: float,
+              beta: float) -> Tensor:
+    """``spmm`` likewise; the custom op also when the operator's values
+    need gradients (only its formula has them)."""
+    if op.requires_grad or _use_op(x, z, op.val):
+        return spmm_op(x, z, *op.arrays(), *op_t.arrays()[:3], alpha, beta)
+    return _SpmmFn.apply(x, z, op, op_t, alpha, beta)
