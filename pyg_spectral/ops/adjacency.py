@@ -16,7 +16,7 @@ from typing import Optional, Tuple
 import torch
 from torch import Tensor
 
-from .validation import (check_edge_index, check_edge_weight,
+from .validation import (as_size, check_edge_index, check_edge_weight,
                          check_num_nodes, check_same_device)
 
 
@@ -78,5 +78,5 @@ def graph_device(adj) -> Optional[torch.device]:
 
 def infer_num_nodes(edge_index: Tensor, num_nodes: Optional[int]) -> int:
     if num_nodes is not None:
-        return int(num_nodes)
+        return as_size(num_nodes)
     return int(edge_index.max()) + 1 if edge_index.numel() else 0

@@ -207,57 +207,119 @@ def _(info, in_dims, grad, x, weight, crow, col, val, diag, ds, crow_t,
 
 
 # -- eager entry points ----------------------------------------------------
-# Dispatching a Python custom op with autograd costs ~0.1 ms per call,
-# which is as much as a whole Cora-sized filter. Outside tracing and
-# torch.func transforms the same routines therefore run under these thin
-# autograd Functions; results are identical (tests/test_compile.py).
+# Outside torch.compile / torch.export the same routines run under autograd
+# Functions in the form torch.func needs (setup_context, vmap): a Python
+# custom op's registered autograd does not work under torch.func.grad /
+# jacrev in torch <= 2.13 (pytorch/pytorch#168393, #179652), and its
+# dispatch costs ~0.1 ms per call, as much as a Cora-sized filter.
 def _use_op(*tensors) -> bool:
-    from .validation import tracing
-    return tracing(*tensors) or torch._C._are_functorch_transforms_active()
+    """The custom ops while Dynamo / export trace (fake tensors)."""
+    if torch.compiler.is_compiling():
+        return True
+    from torch._subclasses.fake_tensor import is_fake
+    return any(isinstance(t, Tensor) and is_fake(t) for t in tensors)
+
+
+def _fold_vmap(fn, info, in_dims, x, rest):
+    """vmap of ``fn(x, *rest)`` linear in ``x`` ``[N, ..., C]`` with only
+    ``x`` batched: the batch joins the signal axis (one call)."""
+    xb = x.movedim(in_dims[0], 1)  # [N, B, ..., C]
+    y = fn(xb.reshape(xb.size(0), -1, xb.size(-1)), *rest)  # [N, B*M, F]
+    return y.view(tuple(xb.shape[:-1]) + (y.size(-1), )), 1
 
 
 class _FilterFn(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, x, weight, op, op_t, order):
-        ctx.op, ctx.op_t, ctx.order = op, op_t, order
-        ctx.save_for_backward(x, weight)
+    def forward(x, weight, op, op_t, order):
         with _no_autocast(x):
             return filter_forward(op, x, weight, order)
 
     @staticmethod
-    @torch.autograd.function.once_differentiable
+    def setup_context(ctx, inputs, output):
+        x, weight, op, op_t, order = inputs
+        ctx.op, ctx.op_t, ctx.order = op, op_t, order
+        ctx.save_for_backward(x, weight)
+
+    @staticmethod
     def backward(ctx, grad):
         x, weight = ctx.saved_tensors
         need_x, need_w = ctx.needs_input_grad[:2]
+        gx, gw = _FilterBackwardFn.apply(grad, x, weight, ctx.op, ctx.op_t,
+                                         ctx.order, need_x, need_w)
+        return gx if need_x else None, gw if need_w else None, None, None, \
+            None
+
+    @staticmethod
+    def vmap(info, in_dims, x, weight, op, op_t, order):
+        if in_dims[0] is not None and in_dims[1] is None and \
+                weight is not None:
+            return _fold_vmap(_FilterFn.apply, info, in_dims, x,
+                              (weight, op, op_t, order))
+        return _loop(_FilterFn.apply, info, in_dims, x, weight, op, op_t,
+                     order)
+
+
+class _FilterBackwardFn(torch.autograd.Function):
+    """The filter's backward as a Function of its own, so that torch.func
+    can batch it (jacrev); not differentiable again."""
+
+    @staticmethod
+    def forward(grad, x, weight, op, op_t, order, need_x, need_w):
         with _no_autocast(x):
-            gx, gw = filter_backward(ctx.op, ctx.op_t, x, weight, grad,
-                                     ctx.order, need_x, need_w)
-        return gx, gw, None, None, None
+            gx, gw = filter_backward(op, op_t, x, weight, grad, order,
+                                     need_x, need_w)
+        return (x.new_empty(0) if gx is None else gx,
+                x.new_empty(0) if gw is None else gw)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        pass
+
+    @staticmethod
+    def backward(ctx, *grads):
+        raise RuntimeError("the Chebyshev filter's backward is not "
+                           "differentiable (no double backward)")
+
+    @staticmethod
+    def vmap(info, in_dims, *args):
+        return _loop(_FilterBackwardFn.apply, info, in_dims, *args)
 
 
 class _SpmmFn(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, x, z, op, op_t, alpha, beta):
-        ctx.op_t, ctx.alpha, ctx.beta = op_t, alpha, beta
+    def forward(x, z, op, op_t, alpha, beta):
         with _no_autocast(x):
             return kernel(op, x, alpha, z, beta)
 
     @staticmethod
-    @torch.autograd.function.once_differentiable
+    def setup_context(ctx, inputs, output):
+        x, z, op, op_t, alpha, beta = inputs
+        ctx.op, ctx.op_t, ctx.alpha, ctx.beta = op, op_t, alpha, beta
+
+    @staticmethod
     def backward(ctx, grad):
         gx = gz = None
-        if ctx.needs_input_grad[0]:
-            with _no_autocast(grad):
-                gx = kernel(ctx.op_t, grad, ctx.alpha)
+        if ctx.needs_input_grad[0]:  # alpha S^T G, itself differentiable
+            gx = _SpmmFn.apply(grad, None, ctx.op_t, ctx.op, ctx.alpha, 0.0)
         if ctx.needs_input_grad[1]:
             gz = grad * ctx.beta
         return gx, gz, None, None, None, None
 
+    @staticmethod
+    def vmap(info, in_dims, x, z, op, op_t, alpha, beta):
+        if in_dims[1] is None and z is None:
+            y, d = _fold_vmap(lambda t, *r: _SpmmFn.apply(
+                t.reshape(t.size(0), -1), None, *r).view(
+                    t.shape), info, in_dims, x, (op, op_t, alpha, beta))
+            return y, d
+        return _loop(_SpmmFn.apply, info, in_dims, x, z, op, op_t, alpha,
+                     beta)
+
 
 def cheb_filter_call(x: Tensor, weight: Optional[Tensor], op, op_t,
                      order: str) -> Tensor:
-    """The filter through the custom op while tracing / under torch.func,
-    through :class:`_FilterFn` otherwise (same routines)."""
+    """The filter through the custom op while tracing, through
+    :class:`_FilterFn` otherwise (same routines)."""
     if _use_op(x, weight, op.val):
         return cheb_filter_op(x, weight, *op.arrays(), *op_t.arrays()[:3],
                               order)

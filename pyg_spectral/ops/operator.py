@@ -36,7 +36,7 @@ from typing import Callable, Dict, Hashable, Optional, Tuple, Union
 import torch
 from torch import Tensor
 
-from .validation import check_edge_index, check_num_nodes, tracing
+from .validation import as_size, check_edge_index, check_num_nodes, tracing
 
 Diag = Union[None, float, Tensor]
 
@@ -125,7 +125,7 @@ class SparseOperator:
                  meta: Optional[dict] = None):
         self.crow, self.col, self.val = crow, col, val
         self.diag = diag
-        self.num_nodes = int(num_nodes)
+        self.num_nodes = as_size(num_nodes)
         self.meta = dict(meta or {})
         self._symmetric = symmetric
         self._memo: Dict[Hashable, object] = {}

@@ -24,22 +24,28 @@ from torch import Tensor
 from .validation import check_K, check_lambda_max
 
 
-def knots(num_basis: int, lambda_max: float, degree: int = 3) -> Tensor:
+def _knot_list(num_basis: int, lambda_max: float, degree: int):
+    """The knot vector as Python floats (no tensor: the basis branches on
+    knot values, which must not enter a traced graph)."""
     check_lambda_max(lambda_max)
     if num_basis < degree + 1:
         raise ValueError(f"num_basis must be >= degree + 1 = {degree + 1} "
                          f"(got {num_basis})")
-    inner = torch.linspace(0.0, lambda_max, num_basis - degree + 1,
-                           dtype=torch.float64)
-    return torch.cat([inner[:1].repeat(degree), inner,
-                      inner[-1:].repeat(degree)])
+    m = num_basis - degree  # intervals
+    inner = [lambda_max * i / m for i in range(m)] + [float(lambda_max)]
+    return [inner[0]] * degree + inner + [inner[-1]] * degree
+
+
+def knots(num_basis: int, lambda_max: float, degree: int = 3) -> Tensor:
+    return torch.tensor(_knot_list(num_basis, lambda_max, degree),
+                        dtype=torch.float64)
 
 
 def bspline_basis(x: Tensor, num_basis: int, lambda_max: float,
                   degree: int = 3) -> Tensor:
     """``[len(x), num_basis]`` values of the B-spline basis at ``x``
     (float64; points outside the interval are clamped to it)."""
-    kv = knots(num_basis, lambda_max, degree).to(x.device)
+    kv = _knot_list(num_basis, lambda_max, degree)
     x = x.to(torch.float64).clamp(0.0, lambda_max)
     # degree 0: half-open intervals, the right end point in the last one
     last = len(kv) - 2

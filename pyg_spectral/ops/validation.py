@@ -51,9 +51,19 @@ def check_K(K) -> int:
     return K
 
 
+def as_size(n):
+    """``int(n)``, but a symbolic size (torch.compile's ``dynamic=True``)
+    stays symbolic instead of being specialized."""
+    return n if isinstance(n, torch.SymInt) else int(n)
+
+
 def check_num_nodes(num_nodes) -> Optional[int]:
     if num_nodes is None:
         return None
+    if isinstance(num_nodes, torch.SymInt) or (
+            isinstance(num_nodes, int) and not isinstance(num_nodes, bool)
+            and tracing()):
+        return num_nodes  # a (possibly symbolic) size from x.size()
     if isinstance(num_nodes, bool) or isinstance(num_nodes, float) or \
             not hasattr(num_nodes, '__index__'):
         raise TypeError(f"num_nodes must be an int or None "
@@ -184,6 +194,8 @@ def check_lambda_max(lambda_max, num_graphs: Optional[int] = None) -> None:
                 and lambda_max.numel() != num_graphs):
             raise ValueError(f"lambda_max has {lambda_max.numel()} entries "
                              f"but batch holds {num_graphs} graphs")
+        return
+    if tracing():  # a (possibly symbolic) float, checked when set
         return
     if isinstance(lambda_max, bool) or not isinstance(lambda_max,
                                                       (int, float)):
