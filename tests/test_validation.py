@@ -13,9 +13,9 @@ x = torch.randn(20, 8)
 CASES = [
     # (description, callable, exception, message fragment)
     ('index out of range', lambda c: c(x[:10], ei, w), ValueError,
-     'edge_index'),
+     'edge_index contains node index'),
     ('negative index', lambda c: c(x, ei - 1, None), ValueError,
-     'edge_index'),
+     'edge_index contains a negative'),
     ('float edge_index', lambda c: c(x, ei.float(), w), TypeError,
      'edge_index'),
     ('edge_index wrong shape', lambda c: c(x, ei[:1], None), ValueError,
@@ -29,9 +29,11 @@ CASES = [
      'edge_weight'),
     ('integer edge weight', lambda c: c(x, ei, w.long()), TypeError,
      'edge_weight'),
-    ('integer x', lambda c: c(x.long(), ei, w), TypeError, 'x'),
-    ('x 1-d', lambda c: c(x[0], ei, w), ValueError, 'x'),
-    ('x not a tensor', lambda c: c(x.tolist(), ei, w), TypeError, 'x'),
+    ('integer x', lambda c: c(x.long(), ei, w), TypeError,
+     'x must be floating point'),
+    ('x 1-d', lambda c: c(x[0], ei, w), ValueError, 'x must have shape'),
+    ('x not a tensor', lambda c: c(x.tolist(), ei, w), TypeError,
+     'x must be a Tensor'),
 ]
 
 

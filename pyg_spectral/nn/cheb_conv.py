@@ -9,7 +9,8 @@ from torch_geometric.nn.inits import zeros
 
 from torch_geometric.typing import Adj, OptTensor
 
-from ..ops import SparseOperator, cheb_filter
+from ..ops import SparseOperator
+from ..ops.chebyshev import run_filter
 from ..ops.normalize import laplacian_entries
 from ..ops.validation import (check_K, check_normalization,
                               check_positive_int)
@@ -141,7 +142,7 @@ class ChebConv(MessagePassing):
             else:
                 weight = torch.stack([lin.weight for lin in self.lins])
                 # [K, F, C]; the filter takes Θ as [K, C, F]
-                y = cheb_filter(to_node_major(x, nd), weight.transpose(1, 2),
+                y = run_filter(to_node_major(x, nd), weight.transpose(1, 2),
                                 op)
                 out = from_node_major(y, x, nd)
         return out

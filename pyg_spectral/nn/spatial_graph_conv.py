@@ -5,7 +5,7 @@ import torch
 from torch import Tensor
 from torch.nn import Parameter
 
-from ..ops import cheb_filter
+from ..ops.chebyshev import run_filter
 from ..ops.validation import check_K, check_normalization, check_positive_int
 from ._checks import check_input, checked_forward
 from ._operator import gcn_for, laplacian_for
@@ -68,7 +68,7 @@ class SpatialGraphConv(torch.nn.Module):
         op = self.operator(x, edge_index, edge_weight, lambda_max)
         xn = x.permute(2, 0, 1, 3).reshape(N, B * T, C)  # [N, B*T, C]
         if self.kind == 'cheb':
-            y = cheb_filter(xn, self.weight, op)  # [N, B*T, F]
+            y = run_filter(xn, self.weight, op)  # [N, B*T, F]
         else:
             h = (xn.reshape(-1, C) @ self.weight[0]).view(N, -1)
             # [N*B*T, F] -> [N, B*T*F]

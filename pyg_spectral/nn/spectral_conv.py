@@ -5,7 +5,7 @@ import torch
 from torch import Tensor
 from torch.nn import Parameter
 
-from ..ops import cheb_filter
+from ..ops.chebyshev import run_filter
 from ..ops.spline import bspline_basis, chebyshev_coefficients
 from ..ops.validation import tracing
 from ..ops.validation import (check_K, check_lambda_max, check_normalization,
@@ -104,7 +104,7 @@ class SpectralConv(torch.nn.Module):
         if self.mode == 'chebyshev':
             coef = self.cheb_coef.to(self.weight.dtype)  # [M, K]
             theta = torch.einsum('mk,mcf->kcf', coef, self.weight)
-            out = cheb_filter(x, theta, op)
+            out = run_filter(x, theta, op)
         else:
             out = self._exact(x, op)
         if self.bias is not None:

@@ -24,9 +24,8 @@ width (after a ``'project_first'`` forward both come from one pass over
 is kept from the forward pass. The custom op ``pyg_spectral::cheb_filter``
 (:mod:`.library`) wraps them for autograd, torch.compile, torch.export and
 torch.func. When the operator's values require grad (learnable edge
-weights) or ``x`` is a ``torch.sparse`` tensor, :func:`cheb_filter` runs
-the same recurrences as a composition of the differentiable
-``pyg_spectral::spmm`` op instead.
+weights), :func:`cheb_filter` runs the same recurrences as a composition of
+the differentiable ``pyg_spectral::spmm`` op instead.
 
 Layout: ``x`` ``[N, C]`` or ``[N, M, C]`` (M independent signals on the same
 graph, e.g. M = batch x time: all M share each sparse product, whose columns
@@ -315,8 +314,9 @@ def cheb_filter(x: Tensor, weight: Tensor, op: SparseOperator,
     \boldsymbol{\Theta}_k` with ``weight`` ``[K, C, F]`` (the custom op
     ``pyg_spectral::cheb_filter``, memory-lean backward).
 
-    When the operator's values require grad, or ``x`` is a ``torch.sparse``
-    tensor, the same recurrences run as a composition of the differentiable
+    A ``torch.sparse`` ``x`` is projected first by sparse products (its
+    :math:`\mathbf{Z}_k` enter the op). When the operator's values require
+    grad, the same recurrences run as a composition of the differentiable
     ``pyg_spectral::spmm`` op (gradients reach the edge weights; the K
     terms are stored). ``order`` forces ``'project_first'`` or
     ``'project_last'`` (default: :func:`choose_order`)."""
@@ -326,25 +326,33 @@ def cheb_filter(x: Tensor, weight: Tensor, op: SparseOperator,
     if weight.dim() != 3 or weight.size(0) < 1:
         raise ValueError(f"weight must have shape [K, C, F] with K >= 1 "
                          f"(got {list(weight.shape)})")
-    if weight.dtype != x.dtype:
-        if not torch.is_autocast_enabled(x.device.type):
-            raise TypeError(f"weight has dtype {weight.dtype} but x is "
-                            f"{x.dtype}")
-        weight = weight.to(x.dtype)  # autocast: the recurrences run in x's
+    if weight.dtype != x.dtype and \
+            not torch.is_autocast_enabled(x.device.type):
+        raise TypeError(f"weight has dtype {weight.dtype} but x is "
+                        f"{x.dtype}")
     if x.size(-1) != weight.size(1):
         raise ValueError(f"x has {x.size(-1)} channels but weight expects "
                          f"{weight.size(1)}")
     if x.dim() not in (2, 3) or (x.dim() == 3 and x.layout != torch.strided):
         raise ValueError(f"x must be [N, C] (dense or sparse) or dense "
                          f"[N, M, C] (got {list(x.shape)}, {x.layout})")
+    if order is not None and order not in ORDERS:
+        raise ValueError(f"order must be one of {ORDERS} or None "
+                         f"(got {order!r})")
+    return run_filter(x, weight, op, order)
+
+
+def run_filter(x: Tensor, weight: Tensor, op: SparseOperator,
+               order: Optional[str] = None) -> Tensor:
+    """:func:`cheb_filter` without the argument checks: for callers that
+    validated ``x``, ``weight`` and ``op`` already (the layers)."""
+    if weight.dtype != x.dtype:  # autocast: the recurrences run in x's
+        weight = weight.to(x.dtype)
     training = torch.is_grad_enabled() and (
         weight.requires_grad or x.requires_grad or op.requires_grad)
     if order is None:
         order = choose_order(weight.size(1), weight.size(2),
                              x.requires_grad, training)
-    elif order not in ORDERS:
-        raise ValueError(f"order must be one of {ORDERS} or None "
-                         f"(got {order!r})")
     if op.requires_grad:
         return _composed(op, x, weight, order)
     if x.layout != torch.strided:
@@ -376,6 +384,6 @@ def _composed(op: SparseOperator, x: Tensor, weight: Tensor,
     return y.view(tuple(x.shape[:-1]) + (F, ))
 
 
-__all__ = ['cheb_terms', 'cheb_basis', 'clenshaw', 'cheb_filter',
+__all__ = ['cheb_terms', 'cheb_basis', 'clenshaw', 'cheb_filter', 'run_filter',
            'choose_order', 'filter_forward', 'filter_backward', 'ORDERS',
            'tracing']
