@@ -146,7 +146,8 @@ def test_pyg_gcn_model_compiles_without_graph_breaks():
 def test_custom_ops_pass_opcheck():
     from pyg_spectral.ops import laplacian_operator
     from pyg_spectral.ops.library import (cheb_filter_backward_op,
-                                          cheb_filter_op, spmm_op)
+                                          cheb_filter_op, graph_operator_op,
+                                          spmm_op)
     ei, w = random_graph(10, 30, directed=True, dtype=torch.float64)
     op = laplacian_operator(ei, w, 10, 'rw', dtype=torch.float64)
     arrays, arrays_t = op.arrays(), op.t().arrays()[:3]
@@ -158,9 +159,20 @@ def test_custom_ops_pass_opcheck():
         torch.library.opcheck(cheb_filter_op,
                               (x, weight, *arrays, *arrays_t, order))
     g = torch.randn(10, 2, dtype=torch.float64)
+    for order in ('project_first', 'project_last'):
+        torch.library.opcheck(cheb_filter_backward_op,
+                              (g, x.detach(), weight.detach(), *arrays,
+                               *arrays_t, order, True, True))
+    # wide input: the weight gradient comes from one [C, K*F] product
+    xw = torch.randn(10, 40, dtype=torch.float64)
+    ww = torch.randn(3, 40, 2, dtype=torch.float64)
     torch.library.opcheck(cheb_filter_backward_op,
-                          (g, x.detach(), weight.detach(), *arrays,
-                           *arrays_t, 'project_first', True, True))
+                          (g, xw, ww, *arrays, *arrays_t, 'project_first',
+                           True, True))
+    torch.library.opcheck(graph_operator_op,
+                          (ei, w, None, None, 2.0, x.new_empty(0), 10,
+                           repr({'kind': 'laplacian', 'normalization': 'rw',
+                                 'flow': 'source_to_target'}), True))
 
 
 @pytest.mark.parametrize('name', ['ChebConv', 'GCNConv', 'STConv'])

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from typing import Callable, Dict, Optional, Sequence
 
+import torch
 from torch import Tensor
 
 from ..ops import SparseOperator, cached, gcn_operator, laplacian_operator
 from ..ops.adjacency import graph_device, is_sparse_tensor
+from ..ops.library import in_graph, traced_operator
 from ..ops.validation import check_same_device
 
 
@@ -27,13 +29,26 @@ def resolve_operator(n: int, like: Tensor, graph, expect: Dict[str, object],
                      extra_args: Dict[str, object]) -> SparseOperator:
     """Returns the operator over ``n`` nodes, in ``like``'s dtype/device, for
     ``graph`` (edge_index, SparseTensor, torch.sparse or a prebuilt
-    :class:`SparseOperator`). The layer has checked its ``x`` already."""
+    :class:`SparseOperator`). The layer has checked its ``x`` already.
+
+    Eagerly the operator comes from the cache (or is built); while
+    torch.compile / torch.export trace, from the custom op
+    ``pyg_spectral::graph_operator``, which consults the same kind of cache
+    when the compiled code runs (edge weights that require grad are
+    normalized in the graph instead)."""
     if not isinstance(graph, (Tensor, SparseOperator)) and \
             not is_sparse_tensor(graph):
         raise TypeError(f"edge_index must be a Tensor, a SparseTensor or a "
                         f"SparseOperator (got {type(graph).__name__})")
     if not isinstance(graph, SparseOperator):
         check_same_device('x', like.device, 'edge_index', graph_device(graph))
+        ts = [t for t in tensors if isinstance(t, Tensor)]
+        if in_graph(like, *ts) and isinstance(graph, Tensor) and \
+                graph.layout == torch.strided and \
+                not any(t.requires_grad for t in ts):
+            edge_weight, batch, lambda_max = (list(tensors) + [None] * 3)[1:4]
+            return traced_operator(graph, edge_weight, batch, lambda_max,
+                                   like, n, expect)
         return cached(build, tensors, static)
     for name, value in extra_args.items():
         if value is not None:

@@ -149,8 +149,9 @@ def cheb_filter_backward_op(grad: Tensor, x: Tensor,
     with _no_autocast(x):
         gx, gw = filter_backward(op, op_t, x, weight, grad, order, need_x,
                                  need_w)
-    return (x.new_empty(0) if gx is None else gx,
-            x.new_empty(0) if gw is None else gw)
+    # contiguous, as the fake kernel says (gw may be a transposed view)
+    return (x.new_empty(0) if gx is None else gx.contiguous(),
+            x.new_empty(0) if gw is None else gw.contiguous())
 
 
 @cheb_filter_backward_op.register_fake
@@ -212,7 +213,7 @@ def _(info, in_dims, grad, x, weight, crow, col, val, diag, ds, crow_t,
 # custom op's registered autograd does not work under torch.func.grad /
 # jacrev in torch <= 2.13 (pytorch/pytorch#168393, #179652), and its
 # dispatch costs ~0.1 ms per call, as much as a Cora-sized filter.
-def _use_op(*tensors) -> bool:
+def in_graph(*tensors) -> bool:
     """The custom ops while Dynamo / export trace (fake tensors)."""
     if torch.compiler.is_compiling():
         return True
@@ -320,7 +321,7 @@ def cheb_filter_call(x: Tensor, weight: Optional[Tensor], op, op_t,
                      order: str) -> Tensor:
     """The filter through the custom op while tracing, through
     :class:`_FilterFn` otherwise (same routines)."""
-    if _use_op(x, weight, op.val):
+    if in_graph(x, weight, op.val):
         return cheb_filter_op(x, weight, *op.arrays(), *op_t.arrays()[:3],
                               order)
     return _FilterFn.apply(x, weight, op, op_t, order)
@@ -330,6 +331,104 @@ def spmm_call(x: Tensor, z: Optional[Tensor], op, op_t, alpha: float,
               beta: float) -> Tensor:
     """``spmm`` likewise; the custom op also when the operator's values
     need gradients (only its formula has them)."""
-    if op.requires_grad or _use_op(x, z, op.val):
+    if op.requires_grad or in_graph(x, z, op.val):
         return spmm_op(x, z, *op.arrays(), *op_t.arrays()[:3], alpha, beta)
     return _SpmmFn.apply(x, z, op, op_t, alpha, beta)
+
+
+# -- the operator of a graph, under torch.compile / torch.export -----------
+@torch.library.custom_op('pyg_spectral::graph_operator', mutates_args=())
+def graph_operator_op(edge_index: Tensor, edge_weight: Optional[Tensor],
+                      batch: Optional[Tensor], lambda_max: Optional[Tensor],
+                      lambda_max_value: Optional[float], like: Tensor,
+                      num_nodes: int, spec: str, transpose: bool
+                      ) -> Tuple[Tensor, Tensor, Tensor, Tensor, Tensor,
+                                 Tensor, Tensor]:
+    """``(crow, col, val, diag[N], crow_t, col_t, val_t)`` of the operator
+    that ``spec`` (a repr'd dict: ``kind``, the normalizer's arguments)
+    builds from the graph, with one entry per input edge (static shapes);
+    ``lambda_max`` a tensor, or ``lambda_max_value`` a float, or neither.
+
+    Opaque to the tracer, so a compiled or exported step looks its graph
+    up in the package cache (by tensor identity and version) instead of
+    normalizing and sorting it again: a rebuild only for a new graph. The
+    cached arrays themselves are returned (nothing in the package writes
+    into an operator's arrays), and the ops that receive them find the
+    cached operator again, with its memo (CSR view, constant diagonal).
+    ``transpose=False`` (no backward) leaves the last three empty."""
+    from .cache import cached
+    return cached(
+        lambda: _operator_arrays(edge_index, edge_weight, batch,
+                                 lambda_max if lambda_max is not None
+                                 else lambda_max_value, like, num_nodes,
+                                 spec, transpose),
+        (edge_index, edge_weight, batch, lambda_max),
+        ('graph_operator', spec, lambda_max_value, num_nodes, like.dtype,
+         like.device, transpose))
+
+
+@graph_operator_op.register_fake
+def _(edge_index, edge_weight, batch, lambda_max, lambda_max_value, like,
+      num_nodes, spec, transpose):
+    from .operator import _INT32_MAX
+    E, n = edge_index.size(1), num_nodes
+    idx = torch.int32 if max(n, E) <= _INT32_MAX else torch.long
+    crow = edge_index.new_empty(n + 1, dtype=idx)
+    col = edge_index.new_empty(E, dtype=idx)
+    val, diag = like.new_empty(E), like.new_empty(n)
+    if not transpose:
+        return crow, col, val, diag, crow.new_empty(0), col.new_empty(0), \
+            val.new_empty(0)
+    return crow, col, val, diag, crow.new_empty(n + 1), col.new_empty(E), \
+        val.new_empty(E)
+
+
+def _operator_arrays(edge_index, edge_weight, batch, lambda_max, like, n,
+                     spec, transpose):
+    import ast
+
+    from .normalize import gcn_operator, laplacian_operator
+    from .operator import csr_transpose
+    from .validation import static_shapes
+    s = ast.literal_eval(spec)
+    with static_shapes():
+        if s['kind'] == 'laplacian':
+            op = laplacian_operator(edge_index, edge_weight, n,
+                                    s['normalization'], lambda_max, batch,
+                                    like.dtype, s['flow'])
+        else:
+            op = gcn_operator(edge_index, edge_weight, n, s['improved'],
+                              s['add_self_loops'], s['normalize'],
+                              like.dtype, s['flow'])
+    from .operator import SparseOperator, _register
+    diag = op.diag_tensor().contiguous()  # [N], whatever op.diag is
+    op._memo['diag_tensor'] = diag
+    _register(op)
+    if not transpose:
+        return (op.crow, op.col, op.val, diag, op.crow.new_empty(0),
+                op.col.new_empty(0), op.val.new_empty(0))
+    t = SparseOperator(*csr_transpose(op.crow, op.col, op.val, n), op.diag,
+                       n, meta=op.meta)  # distinct arrays, even if symmetric
+    t._memo['diag_tensor'], t._memo['t'], op._memo['t'] = diag, op, t
+    _register(t)
+    return (op.crow, op.col, op.val, diag, t.crow, t.col, t.val)
+
+
+def traced_operator(edge_index: Tensor, edge_weight: Optional[Tensor],
+                    batch: Optional[Tensor], lambda_max, like: Tensor, n,
+                    spec: dict):
+    """The :class:`SparseOperator` of a graph inside a traced region (see
+    :func:`graph_operator_op`)."""
+    from .operator import SparseOperator
+    value = None
+    if not isinstance(lambda_max, Tensor):  # None, or a float of the layer
+        value, lambda_max = lambda_max, None
+    transpose = torch.is_grad_enabled()
+    crow, col, val, diag, crow_t, col_t, val_t = graph_operator_op(
+        edge_index, edge_weight, batch, lambda_max, value,
+        like.new_empty(0), n, repr(spec), transpose)
+    op = SparseOperator(crow, col, val, diag, n, meta=spec)
+    if transpose:
+        op_t = SparseOperator(crow_t, col_t, val_t, diag, n, meta=spec)
+        op._memo['t'], op_t._memo['t'] = op_t, op
+    return op

@@ -33,7 +33,7 @@ from .adjacency import infer_num_nodes, to_edge_index
 from .operator import Diag, SparseOperator
 from .validation import (check_batch, check_flow, check_lambda_max,
                          check_nonnegative_degree, check_normalization,
-                         tracing)
+                         keep_shapes, tracing)
 
 LambdaMax = Union[None, float, Tensor]
 
@@ -56,7 +56,7 @@ def laplacian_terms(edge_index: Tensor, edge_weight: Optional[Tensor],
         w = torch.ones(src.numel(), dtype=dtype, device=src.device)
     else:
         w = edge_weight.to(dtype)
-    if tracing(src, w):  # static shapes: self-loops get weight 0
+    if keep_shapes(src, w):  # static shapes: self-loops get weight 0
         w = w * keep
     elif not bool(keep.all()):  # compact only when there are self-loops
         src, dst, w = src[keep], dst[keep], w[keep]
@@ -97,7 +97,7 @@ def _from_entries(e: 'Entries', meta: dict) -> SparseOperator:
     Self-loop entries kept in the edge list go to the diagonal."""
     src, dst, val, diag = e.src, e.dst, e.val, e.diag
     loop = src == dst
-    if not tracing(src, val) and bool(loop.any()):
+    if not keep_shapes(src, val) and bool(loop.any()):
         diag = e.diag_tensor().index_add(0, src[loop], val[loop])
         keep = ~loop
         src, dst, val = src[keep], dst[keep], val[keep]
@@ -259,7 +259,7 @@ def gcn_entries(edge_index, edge_weight: Optional[Tensor] = None,
         slot = torch.where(is_loop, src, n)  # non-loops write to slot n
         loop_w = w.new_full((n + 1, ), 2.0 if improved else 1.0)
         loop_w = loop_w.index_put((slot, ), w)[:n]
-        if tracing(src, w):  # static shapes: loops stay, with weight 0
+        if keep_shapes(src, w):  # static shapes: loops stay, weight 0
             w = w * ~is_loop
         else:
             src, dst, w = src[~is_loop], dst[~is_loop], w[~is_loop]

@@ -36,7 +36,8 @@ from typing import Callable, Dict, Hashable, Optional, Tuple, Union
 import torch
 from torch import Tensor
 
-from .validation import as_size, check_edge_index, check_num_nodes, tracing
+from .validation import (as_size, check_edge_index, check_num_nodes,
+                         keep_shapes, tracing)
 
 Diag = Union[None, float, Tensor]
 
@@ -61,13 +62,13 @@ def _row_pointers(sorted_rows: Tensor, n: int) -> Tensor:
 def coo_to_csr(dst: Tensor, src: Tensor, val: Tensor, num_nodes: int):
     r"""Sorts COO entries by ``(dst, src)`` and returns ``(crow, col, val)``;
     indices are int32 when they fit. Eagerly, duplicates are summed; while
-    tracing they are kept (a CSR product sums them alike, and the entry
+    tracing (or under :func:`~.validation.static_shapes`) they are kept (a CSR product sums them alike, and the entry
     count stays static)."""
     n = num_nodes
     key = dst.long() * max(n, 1) + src.long()
     key, perm = torch.sort(key, stable=True)
     val = val[perm]
-    if not tracing(key) and key.numel() > 1 and \
+    if not keep_shapes(key) and key.numel() > 1 and \
             bool((key[1:] == key[:-1]).any()):
         key, inv = torch.unique_consecutive(key, return_inverse=True)
         val = val.new_zeros(key.numel()).index_add(0, inv, val)
@@ -313,8 +314,9 @@ def operator_of(crow: Tensor, col: Tensor, val: Tensor,
     """The operator whose arrays these are (a live one when it exists)."""
     op = _LIVE.get(id(crow))
     if op is not None and op.crow is crow and op.col is col and \
-            op.val is val and (op.diag is diag if diag is not None
-                               else not isinstance(op.diag, Tensor)):
-        return op
+            op.val is val and (
+                op.diag is diag or op._memo.get('diag_tensor') is diag
+                if diag is not None else not isinstance(op.diag, Tensor)):
+        return op  # (a diag_tensor given for a constant diagonal included)
     d = diag if diag is not None else (diag_scalar or None)
     return SparseOperator(crow, col, val, d, crow.numel() - 1)

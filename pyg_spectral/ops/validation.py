@@ -6,7 +6,9 @@ message, so that bad input never reaches a sparse kernel.
 """
 from __future__ import annotations
 
+import contextlib
 import math
+import threading
 from typing import Optional, Tuple
 
 import torch
@@ -23,6 +25,27 @@ def tracing(*tensors) -> bool:
     wrapped = torch._C._functorch.is_functorch_wrapped_tensor
     return any(isinstance(t, Tensor) and (is_fake(t) or wrapped(t))
                for t in tensors)
+
+
+_STATIC = threading.local()
+
+
+@contextlib.contextmanager
+def static_shapes():
+    """Within this block operators are built as while tracing (one entry
+    per input edge, self-loops and duplicates kept), but with the eager
+    data checks: what ``pyg_spectral::graph_operator`` runs."""
+    old = getattr(_STATIC, 'on', False)
+    _STATIC.on = True
+    try:
+        yield
+    finally:
+        _STATIC.on = old
+
+
+def keep_shapes(*tensors) -> bool:
+    """True when an operator's entry count must not depend on data."""
+    return getattr(_STATIC, 'on', False) or tracing(*tensors)
 
 
 _NORMALIZATIONS = (None, 'sym', 'rw')
