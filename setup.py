@@ -14,7 +14,7 @@ setup(
     python_requires='>=3.9',
     install_requires=[
         # a range the local CPU wheel 2.13.0 satisfies: pip never pulls CUDA
-        'torch>=2.1',
+        'torch>=2.5',  # torch.library.custom_op / register_vmap
         'torch-geometric>=2.4',
         'numpy',
         'scipy',
