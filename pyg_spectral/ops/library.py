@@ -10,6 +10,13 @@ autograd formulas) and batchable (``torch.func.vmap`` rules).
   filter_forward`); its backward is ``pyg_spectral::cheb_filter_backward``
   (:func:`~pyg_spectral.ops.chebyshev.filter_backward`), which keeps only
   ``x`` from the forward pass.
+* ``pyg_spectral::graph_operator`` -- a graph's normalized operator as
+  arrays, looked up in the operator cache when a compiled or exported graph
+  runs (see :func:`graph_operator_op`).
+
+Eager calls (and ``torch.func`` transforms) run the same routines under
+thin ``autograd.Function`` classes instead (see the note above
+:func:`in_graph`).
 
 An operator enters as its arrays (:meth:`SparseOperator.arrays`: ``crow,
 col, val, diag, diag_scalar``) followed by those of its transpose (``crow_t,
@@ -45,6 +52,14 @@ def _loop(fn, info, in_dims, *args):
         return (tuple(torch.stack(o) for o in zip(*outs)),
                 (0, ) * len(outs[0]))
     return torch.stack(outs), 0
+
+
+def _fold_vmap(fn, info, in_dims, x, rest):
+    """vmap of ``fn(x, *rest)`` linear in ``x`` ``[N, ..., C]`` with only
+    ``x`` batched: the batch joins the signal axis (one call)."""
+    xb = x.movedim(in_dims[0], 1)  # [N, B, ..., C]
+    y = fn(xb.reshape(xb.size(0), -1, xb.size(-1)), *rest)  # [N, B*M, F]
+    return y.view(tuple(xb.shape[:-1]) + (y.size(-1), )), 1
 
 
 # -- spmm ------------------------------------------------------------------
@@ -192,11 +207,9 @@ def _(info, in_dims, x, weight, crow, col, val, diag, ds, crow_t, col_t,
         return _loop(cheb_filter_op, info, in_dims, x, weight, crow, col,
                      val, diag, ds, crow_t, col_t, val_t, order)
     # a batch of signals on one graph: fold it into the M axis
-    xb = x.movedim(in_dims[0], 1)  # [N, B, (M,) C]
-    shape = xb.shape
-    y = cheb_filter_op(xb.reshape(shape[0], -1, shape[-1]), weight, crow,
-                       col, val, diag, ds, crow_t, col_t, val_t, order)
-    return y.view(tuple(shape[:-1]) + (weight.size(2), )), 1
+    return _fold_vmap(cheb_filter_op, info, in_dims, x,
+                      (weight, crow, col, val, diag, ds, crow_t, col_t, val_t,
+                       order))
 
 
 @cheb_filter_backward_op.register_vmap
@@ -219,14 +232,6 @@ def in_graph(*tensors) -> bool:
         return True
     from torch._subclasses.fake_tensor import is_fake
     return any(isinstance(t, Tensor) and is_fake(t) for t in tensors)
-
-
-def _fold_vmap(fn, info, in_dims, x, rest):
-    """vmap of ``fn(x, *rest)`` linear in ``x`` ``[N, ..., C]`` with only
-    ``x`` batched: the batch joins the signal axis (one call)."""
-    xb = x.movedim(in_dims[0], 1)  # [N, B, ..., C]
-    y = fn(xb.reshape(xb.size(0), -1, xb.size(-1)), *rest)  # [N, B*M, F]
-    return y.view(tuple(xb.shape[:-1]) + (y.size(-1), )), 1
 
 
 class _FilterFn(torch.autograd.Function):
