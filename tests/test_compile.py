@@ -145,9 +145,10 @@ def test_pyg_gcn_model_compiles_without_graph_breaks():
 
 def test_custom_ops_pass_opcheck():
     from pyg_spectral.ops import laplacian_operator
-    from pyg_spectral.ops.library import (cheb_filter_backward_op,
-                                          cheb_filter_op, graph_operator_op,
-                                          spmm_op)
+    from pyg_spectral.ops.bases import recurrence
+    from pyg_spectral.ops.library import (graph_operator_op,
+                                          poly_filter_backward_op,
+                                          poly_filter_op, spmm_op)
     ei, w = random_graph(10, 30, directed=True, dtype=torch.float64)
     op = laplacian_operator(ei, w, 10, 'rw', dtype=torch.float64)
     arrays, arrays_t = op.arrays(), op.t().arrays()[:3]
@@ -155,20 +156,22 @@ def test_custom_ops_pass_opcheck():
     z = torch.randn(10, 3, dtype=torch.float64)
     weight = torch.randn(3, 3, 2, dtype=torch.float64, requires_grad=True)
     torch.library.opcheck(spmm_op, (x, z, *arrays, *arrays_t, 2.0, -1.0))
-    for order in ('project_first', 'project_last'):
-        torch.library.opcheck(cheb_filter_op,
-                              (x, weight, *arrays, *arrays_t, order))
+    jacobi = recurrence('jacobi', 3, 0.5, -0.3).flat()
     g = torch.randn(10, 2, dtype=torch.float64)
     for order in ('project_first', 'project_last'):
-        torch.library.opcheck(cheb_filter_backward_op,
-                              (g, x.detach(), weight.detach(), *arrays,
-                               *arrays_t, order, True, True))
+        for rec in ([], jacobi):  # Chebyshev, a basis with beta != 0
+            torch.library.opcheck(poly_filter_op,
+                                  (x, weight, *arrays, *arrays_t, order,
+                                   rec))
+            torch.library.opcheck(poly_filter_backward_op,
+                                  (g, x.detach(), weight.detach(), *arrays,
+                                   *arrays_t, order, rec, True, True))
     # wide input: the weight gradient comes from one [C, K*F] product
     xw = torch.randn(10, 40, dtype=torch.float64)
     ww = torch.randn(3, 40, 2, dtype=torch.float64)
-    torch.library.opcheck(cheb_filter_backward_op,
+    torch.library.opcheck(poly_filter_backward_op,
                           (g, xw, ww, *arrays, *arrays_t, 'project_first',
-                           True, True))
+                           [], True, True))
     torch.library.opcheck(graph_operator_op,
                           (ei, w, None, None, 2.0, x.new_empty(0), 10,
                            repr({'kind': 'laplacian', 'normalization': 'rw',

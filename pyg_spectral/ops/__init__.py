@@ -6,8 +6,9 @@ from . import library  # noqa: F401 (registers the custom ops)
 from .adjacency import to_edge_index
 from .backends import get_backend, set_backend, spmm, use_backend
 from .cache import cache_info, cached, clear_cache, set_cache_size
+from .bases import Recurrence, recurrence
 from .chebyshev import (cheb_basis, cheb_filter, cheb_terms, choose_order,
-                        clenshaw)
+                        clenshaw, poly_filter)
 from .lambda_max import estimate_lambda_max
 from .normalize import default_lambda_max, gcn_operator, laplacian_operator
 from .operator import SparseOperator
@@ -23,6 +24,9 @@ __all__ = [
     'clenshaw',
     'cheb_filter',
     'cheb_terms',
+    'poly_filter',
+    'recurrence',
+    'Recurrence',
     'choose_order',
     'spmm',
     'set_backend',

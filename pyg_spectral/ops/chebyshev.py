@@ -21,7 +21,7 @@ with :math:`\boldsymbol{\Theta}_k^\top` for :math:`\partial\ell/\partial
 \mathbf{X}`, plus one weight-gradient pass over the terms of the narrower
 width (after a ``'project_first'`` forward both come from one pass over
 :math:`\mathbf{G}_k = T_k(\mathbf{S}^\top)\mathbf{G}`). Only :math:`\mathbf{X}`
-is kept from the forward pass. The custom op ``pyg_spectral::cheb_filter``
+is kept from the forward pass. The custom op ``pyg_spectral::poly_filter``
 (:mod:`.library`) wraps them for autograd, torch.compile, torch.export and
 torch.func. When the operator's values require grad (learnable edge
 weights), :func:`cheb_filter` runs the same recurrences as a composition of
@@ -43,6 +43,7 @@ import torch
 from torch import Tensor
 
 from .backends import kernel
+from .bases import Recurrence
 from .features import project, project_t, to_dense
 from .operator import SparseOperator
 from .validation import check_K, check_same_device, tracing
@@ -51,36 +52,61 @@ ORDERS = ('project_first', 'project_last')
 
 
 # -- the plain routines (no checks, no autograd) ---------------------------
-def _terms(op: SparseOperator, x: Tensor, K: int) -> Iterator[Tensor]:
-    """Yields ``T_k(S) x`` (``x`` ``[N, w]``, never written) through two
-    rotating buffers: ``T_k`` overwrites ``T_{k-2}``, so a term is valid
-    until the next-but-one is requested."""
+def _coef(rec: Optional[Recurrence], k: int) -> Tuple[float, float, float]:
+    """``(alpha_k, beta_k, gamma_k)``; ``rec=None`` is Chebyshev."""
+    if rec is None:
+        return (1.0 if k == 0 else 2.0), 0.0, 1.0
+    return rec.coef(k)
+
+
+def _terms(op: SparseOperator, x: Tensor, K: int,
+           rec: Optional[Recurrence] = None) -> Iterator[Tensor]:
+    """Yields ``P_k(S) x`` (``x`` ``[N, w]``, never written) through two
+    rotating buffers: ``P_k`` overwrites ``P_{k-2}``, so a term is valid
+    until the next-but-one is requested. Chebyshev's step is one fused
+    product ``2 S P_k - P_{k-1}``; a basis with ``beta_k != 0`` adds one
+    axpy."""
     yield x
     if K == 1:
         return
-    prev2, prev1 = x, kernel(op, x)
+    a, b, _ = _coef(rec, 0)
+    prev2, prev1 = x, kernel(op, x, a, x if b else None, b)
     yield prev1
-    for _ in range(2, K):
+    for k in range(1, K - 1):
+        a, b, g = _coef(rec, k)
         own = prev2 is not x
-        cur = kernel(op, prev1, 2.0, prev2, -1.0, out=prev2 if own else None)
+        if b == 0.0:  # a S P_k - g P_{k-1}
+            cur = kernel(op, prev1, a, prev2 if g else None, -g,
+                         out=prev2 if own else None)
+        else:  # a S P_k + (b P_k - g P_{k-1})
+            z = prev2.mul_(-g) if own else prev2 * -g
+            z = z.add_(prev1, alpha=b)
+            cur = kernel(op, prev1, a, z, out=z)
         prev2, prev1 = prev1, cur
         yield cur
 
 
-def _clenshaw(op: SparseOperator, z: Callable[[int], Tensor], K: int
-              ) -> Tensor:
-    r""":math:`\sum_k T_k(\mathbf{S})\mathbf{Z}_k` with ``z(k)`` fresh
+def _clenshaw(op: SparseOperator, z: Callable[[int], Tensor], K: int,
+              rec: Optional[Recurrence] = None) -> Tensor:
+    r""":math:`\sum_k P_k(\mathbf{S})\mathbf{Z}_k` with ``z(k)`` fresh
     ``[N, w]`` tensors requested in the order ``K-1, ..., 0``:
+    :math:`u_k = \mathbf{Z}_k + (\alpha_k\mathbf{S} + \beta_k) u_{k+1} -
+    \gamma_{k+1} u_{k+2}`, :math:`\mathbf{Y} = u_0` (Chebyshev:
     :math:`b_k = \mathbf{Z}_k + 2\mathbf{S}b_{k+1} - b_{k+2}`,
-    :math:`\mathbf{Y} = \mathbf{Z}_0 + \mathbf{S}b_1 - b_2`. Each step
-    writes ``Z_k - b_{k+2}`` into ``b_{k+2}``'s buffer and the product into
-    it: a fixed rotation of the buffers ``b_{k+1}``, ``b_{k+2}``."""
+    :math:`\mathbf{Y} = \mathbf{Z}_0 + \mathbf{S}b_1 - b_2`). Each step
+    writes ``Z_k - gamma u_{k+2}`` into ``u_{k+2}``'s buffer and the product
+    into it: a fixed rotation of the buffers ``u_{k+1}``, ``u_{k+2}``."""
     b1 = z(K - 1)
     b2 = None
     for k in range(K - 2, -1, -1):
-        zk = z(k)
-        t = zk if b2 is None else torch.sub(zk, b2, out=b2)
-        b1, b2 = kernel(op, b1, 1.0 if k == 0 else 2.0, t, out=t), b1
+        a, b, _ = _coef(rec, k)
+        g = _coef(rec, k + 1)[2]
+        t = z(k)
+        if b2 is not None and g:
+            t = torch.sub(t, b2, alpha=g, out=b2)
+        if b:
+            t = t.add_(b1, alpha=b)
+        b1, b2 = kernel(op, b1, a, t, out=t), b1
     return b1
 
 
@@ -111,16 +137,16 @@ def _batch_gemms(x: Tensor, weight: Tensor) -> bool:
     return x.dim() == 2 and C >= 2 * K * F
 
 
-def _project_first(op, x: Tensor, weight: Tensor) -> Tensor:
+def _project_first(op, x: Tensor, weight: Tensor, rec=None) -> Tensor:
     K, C, F = weight.shape
     if _batch_gemms(x, weight):
         z = project(x, _cat(weight)).view(-1, K, F)  # [N, K*F] -> [N, K, F]
-        return _clenshaw(op, lambda k: z[:, k].contiguous(), K)
-    return _clenshaw(op, lambda k: _proj(x, weight[k]), K)
+        return _clenshaw(op, lambda k: z[:, k].contiguous(), K, rec)
+    return _clenshaw(op, lambda k: _proj(x, weight[k]), K, rec)
 
 
 def _project_last(op, x: Tensor, weight: Optional[Tensor], K: int,
-                  dual: Optional[Tensor] = None):
+                  dual: Optional[Tensor] = None, rec=None):
     """Streams ``t_k = T_k(S) x`` (node view) once; returns ``(sum_k t_k
     W_k, [dual^T t_k]_k)`` -- either part skipped when ``weight`` / ``dual``
     is None. ``dual`` ``[N, (M,) D]`` gives ``[K, D, C]``."""
@@ -129,7 +155,7 @@ def _project_last(op, x: Tensor, weight: Optional[Tensor], K: int,
     dual_rows = None if dual is None else _rows(dual, dual.size(-1))
     prods = None if dual is None else \
         x.new_empty(K, dual.size(-1), C)  # [K, D, C]
-    for k, t in enumerate(_terms(op, _node_view(x), K)):
+    for k, t in enumerate(_terms(op, _node_view(x), K, rec)):
         tr = _rows(t, C)  # [N*M, C]
         if weight is not None:
             out = tr @ weight[k] if out is None else \
@@ -142,23 +168,25 @@ def _project_last(op, x: Tensor, weight: Optional[Tensor], K: int,
 
 
 def filter_forward(op: SparseOperator, x: Tensor, weight: Optional[Tensor],
-                   order: str) -> Tensor:
+                   order: str, rec: Optional[Recurrence] = None) -> Tensor:
     """``sum_k T_k(S) x W_k`` (unchecked; ``order`` one of :data:`ORDERS`);
     the output is ``x``'s shape with ``F`` channels. ``weight=None``: ``x``
     holds the projected terms ``Z`` ``[N, K, F]``; the output is
     ``sum_k T_k(S) Z_k`` ``[N, F]``."""
     if weight is None:
-        return _clenshaw(op, lambda k: x[:, k].contiguous(), x.size(1))
+        return _clenshaw(op, lambda k: x[:, k].contiguous(), x.size(1), rec)
     if order == 'project_first':
-        y = _project_first(op, x, weight)
+        y = _project_first(op, x, weight, rec)
     else:
-        y, _ = _project_last(op, x, weight, weight.size(0))
+        y, _ = _project_last(op, x, weight, weight.size(0), rec=rec)
     return y.view(tuple(x.shape[:-1]) + (weight.size(2), ))
 
 
 def filter_backward(op: SparseOperator, op_t: SparseOperator, x: Tensor,
-                    weight: Optional[Tensor], grad: Tensor, order: str, need_x: bool,
-                    need_w: bool) -> Tuple[Optional[Tensor], Optional[Tensor]]:
+                    weight: Optional[Tensor], grad: Tensor, order: str,
+                    need_x: bool, need_w: bool,
+                    rec: Optional[Recurrence] = None
+                    ) -> Tuple[Optional[Tensor], Optional[Tensor]]:
     r"""``(dL/dx, dL/dW)`` of :func:`filter_forward` for the output gradient
     ``grad``: the filter on ``op_t`` with :math:`\Theta_k^\top`, plus one
     weight-gradient pass (see module doc). For ``weight=None`` (``x`` the
@@ -167,7 +195,7 @@ def filter_backward(op: SparseOperator, op_t: SparseOperator, x: Tensor,
         gz = None
         if need_x:
             gz = grad.new_empty(x.shape)  # [N, K, F]
-            for k, g in enumerate(_terms(op_t, grad, x.size(1))):
+            for k, g in enumerate(_terms(op_t, grad, x.size(1), rec)):
                 gz[:, k] = g
         return gz, None
     K, C, F = weight.shape
@@ -178,7 +206,7 @@ def filter_backward(op: SparseOperator, op_t: SparseOperator, x: Tensor,
         # one pass over G_k = T_k(S^T) G (width F) serves both gradients
         if _batch_gemms(x, weight):
             gs = grad.new_empty(x.size(0), K, F)  # [N, K, F]
-            for k, g in enumerate(_terms(op_t, grad, K)):
+            for k, g in enumerate(_terms(op_t, grad, K, rec)):
                 gs[:, k] = g
             gcat = gs.view(-1, K * F)  # [N, K*F]
             if need_w:
@@ -188,14 +216,14 @@ def filter_backward(op: SparseOperator, op_t: SparseOperator, x: Tensor,
                 gx = (gcat @ _cat(weight).t()).view(x.shape)
             return gx, gw
         gxs, prods = _project_last(op_t, grad, w_t if need_x else None, K,
-                                   x if need_w else None)
+                                   x if need_w else None, rec)
         gx = gxs.view(x.shape) if need_x else None
         return gx, prods  # prods: [K, C, F] = x^T G_k
 
     if need_x:  # Clenshaw on S^T at width C
-        gx = filter_forward(op_t, grad, w_t, 'project_first')
+        gx = filter_forward(op_t, grad, w_t, 'project_first', rec)
     if need_w:  # the terms of x again (width C): dW_k = (T_k x)^T G
-        _, prods = _project_last(op, x, None, K, grad)  # [K, F, C]
+        _, prods = _project_last(op, x, None, K, grad, rec)  # [K, F, C]
         gw = prods.transpose(1, 2)
     return gx, gw
 
@@ -244,29 +272,36 @@ def check_op_and_x(op, x, name: str = 'x') -> None:
                         f"(op.to(dtype=...) converts it)")
 
 
-def cheb_terms(op: SparseOperator, x: Tensor, K: int) -> Iterator[Tensor]:
+def cheb_terms(op: SparseOperator, x: Tensor, K: int,
+               rec: Optional[Recurrence] = None) -> Iterator[Tensor]:
     r"""Yields :math:`T_0(\mathbf{S})\mathbf{X}, \dots,
-    T_{K-1}(\mathbf{S})\mathbf{X}` for ``x`` ``[N, C]``. Without autograd a
-    term is valid until the next-but-one is requested (two buffers rotate);
-    with autograd every term is a fresh differentiable tensor."""
+    T_{K-1}(\mathbf{S})\mathbf{X}` for ``x`` ``[N, C]`` (or the terms of
+    the basis ``rec``, :mod:`.bases`). Without autograd a term is valid
+    until the next-but-one is requested (two buffers rotate); with autograd
+    every term is a fresh differentiable tensor."""
     check_K(K)
     check_op_and_x(op, x)
     if not _autograd(op, x):
-        yield from _terms(op, x, K)
+        yield from _terms(op, x, K, rec)
         return
     prev2, prev1 = None, x
     yield x
     for k in range(1, K):
-        cur = op.matmul(x) if k == 1 else \
-            op.matmul(prev1, alpha=2.0, z=prev2, beta=-1.0)
+        a, b, g = _coef(rec, k - 1)
+        z = None if prev2 is None or not g else -g * prev2
+        if b:
+            z = b * prev1 if z is None else z + b * prev1
+        cur = op.matmul(prev1, a, z)
         prev2, prev1 = prev1, cur
         yield cur
 
 
-def cheb_basis(op: SparseOperator, x: Tensor, K: int) -> Tensor:
+def cheb_basis(op: SparseOperator, x: Tensor, K: int,
+               rec: Optional[Recurrence] = None) -> Tensor:
     r"""Returns :math:`[T_0(\mathbf{S})\mathbf{X}, \dots,
-    T_{K-1}(\mathbf{S})\mathbf{X}]` stacked as ``[K, N, C]``."""
-    terms = cheb_terms(op, x, K)
+    T_{K-1}(\mathbf{S})\mathbf{X}]` stacked as ``[K, N, C]`` (or those of
+    the basis ``rec``)."""
+    terms = cheb_terms(op, x, K, rec)
     if _autograd(op, x):
         return torch.stack(list(terms))
     out = x.new_empty((K, ) + tuple(x.shape))  # [K, N, C]
@@ -277,10 +312,12 @@ def cheb_basis(op: SparseOperator, x: Tensor, K: int) -> Tensor:
 
 def clenshaw(op: SparseOperator, z: Union[Tensor, Sequence[Tensor],
                                           Callable[[int], Tensor]],
-             K: Optional[int] = None) -> Tensor:
+             K: Optional[int] = None,
+             rec: Optional[Recurrence] = None) -> Tensor:
     r"""Returns :math:`\sum_k T_k(\mathbf{S})\mathbf{Z}_k` by Clenshaw's
     recurrence :math:`b_k = \mathbf{Z}_k + 2\mathbf{S}b_{k+1} - b_{k+2}`,
-    :math:`\mathbf{Y} = \mathbf{Z}_0 + \mathbf{S}b_1 - b_2`.
+    :math:`\mathbf{Y} = \mathbf{Z}_0 + \mathbf{S}b_1 - b_2` (any
+    three-term basis ``rec``: see :func:`_clenshaw`).
 
     ``z`` is a ``[K, N, F]`` tensor, a sequence of ``[N, F]`` tensors, or a
     function ``k -> Z_k`` (with ``K`` given) called in the order ``K-1, ...,
@@ -300,11 +337,17 @@ def clenshaw(op: SparseOperator, z: Union[Tensor, Sequence[Tensor],
             t.requires_grad for t in z) and torch.is_grad_enabled())):
         first = [z0]
         return _clenshaw(op, lambda k: first.pop().clone() if first
-                         else get(k).clone(), K)
+                         else get(k).clone(), K, rec)
     b1, b2 = z0, None
     for k in range(K - 2, -1, -1):
-        t = get(k) if b2 is None else get(k) - b2
-        b1, b2 = op.matmul(b1, 1.0 if k == 0 else 2.0, t), b1
+        a, b, _ = _coef(rec, k)
+        g = _coef(rec, k + 1)[2]
+        t = get(k)
+        if b2 is not None and g:
+            t = t - g * b2
+        if b:
+            t = t + b * b1
+        b1, b2 = op.matmul(b1, a, t), b1
     return b1
 
 
@@ -312,7 +355,7 @@ def cheb_filter(x: Tensor, weight: Tensor, op: SparseOperator,
                 order: Optional[str] = None) -> Tensor:
     r"""Evaluates :math:`\sum_{k<K} T_k(\mathbf{S})\mathbf{X}
     \boldsymbol{\Theta}_k` with ``weight`` ``[K, C, F]`` (the custom op
-    ``pyg_spectral::cheb_filter``, memory-lean backward).
+    ``pyg_spectral::poly_filter``, memory-lean backward).
 
     A ``torch.sparse`` ``x`` is projected first by sparse products (its
     :math:`\mathbf{Z}_k` enter the op). When the operator's values require
@@ -320,6 +363,11 @@ def cheb_filter(x: Tensor, weight: Tensor, op: SparseOperator,
     ``pyg_spectral::spmm`` op (gradients reach the edge weights; the K
     terms are stored). ``order`` forces ``'project_first'`` or
     ``'project_last'`` (default: :func:`choose_order`)."""
+    _check_filter_args(x, weight, op, order)
+    return run_filter(x, weight, op, order)
+
+
+def _check_filter_args(x, weight, op, order) -> None:
     check_op_and_x(op, x)
     if not isinstance(weight, Tensor) or not weight.is_floating_point():
         raise TypeError("weight must be a floating-point Tensor")
@@ -339,13 +387,29 @@ def cheb_filter(x: Tensor, weight: Tensor, op: SparseOperator,
     if order is not None and order not in ORDERS:
         raise ValueError(f"order must be one of {ORDERS} or None "
                          f"(got {order!r})")
-    return run_filter(x, weight, op, order)
+
+
+def poly_filter(x: Tensor, weight: Tensor, op: SparseOperator,
+                basis: str = 'chebyshev', order: Optional[str] = None,
+                a: float = 0.0, b: float = 0.0) -> Tensor:
+    r""":math:`\sum_{k<K} P_k(\mathbf{S})\mathbf{X}\boldsymbol{\Theta}_k`
+    in the polynomial ``basis`` (:mod:`.bases`: ``'chebyshev'``,
+    ``'monomial'``, ``'legendre'``, ``'jacobi'`` with parameters ``a, b``),
+    on the same engine, orders and memory-lean backward as
+    :func:`cheb_filter` (which is ``basis='chebyshev'``)."""
+    from .bases import recurrence
+    _check_filter_args(x, weight, op, order)
+    rec = None if basis == 'chebyshev' else \
+        recurrence(basis, weight.size(0), a, b)
+    return run_filter(x, weight, op, order, rec)
 
 
 def run_filter(x: Tensor, weight: Tensor, op: SparseOperator,
-               order: Optional[str] = None) -> Tensor:
+               order: Optional[str] = None,
+               rec: Optional[Recurrence] = None) -> Tensor:
     """:func:`cheb_filter` without the argument checks: for callers that
-    validated ``x``, ``weight`` and ``op`` already (the layers)."""
+    validated ``x``, ``weight`` and ``op`` already (the layers); ``rec`` a
+    basis other than Chebyshev."""
     if weight.dtype != x.dtype:  # autocast: the recurrences run in x's
         weight = weight.to(x.dtype)
     training = torch.is_grad_enabled() and (
@@ -354,36 +418,37 @@ def run_filter(x: Tensor, weight: Tensor, op: SparseOperator,
         order = choose_order(weight.size(1), weight.size(2),
                              x.requires_grad, training)
     if op.requires_grad:
-        return _composed(op, x, weight, order)
+        return _composed(op, x, weight, order, rec)
     if x.layout != torch.strided:
         # a sparse x is projected outside (dW by a sparse product); the op
         # gets the terms Z_k = X Θ_k as [N, K, F] and no weight
         K, C, F = weight.shape
         x = project(x, _cat(weight)).view(-1, K, F)  # [N, K*F] -> [N, K, F]
         weight, order = None, 'project_first'
-    from .library import cheb_filter_call
+    from .library import filter_call
     op_t = op.t() if training else op  # the transpose only for backward
-    return cheb_filter_call(x, weight, op, op_t, order)
+    return filter_call(x, weight, op, op_t, order, rec)
 
 
 def _composed(op: SparseOperator, x: Tensor, weight: Tensor,
-              order: str) -> Tensor:
+              order: str, rec: Optional[Recurrence] = None) -> Tensor:
     """The filter as differentiable ``spmm`` ops (stores the K terms)."""
     K, C, F = weight.shape
     if order == 'project_first' and _batch_gemms(x, weight):
         z = project(x, _cat(weight)).view(-1, K, F)  # [N, K*F] -> [N, K, F]
-        y = clenshaw(op, z.transpose(0, 1).contiguous())  # [K, N, F]
+        y = clenshaw(op, z.transpose(0, 1).contiguous(), rec=rec)  # [K,N,F]
     elif order == 'project_first':
-        y = clenshaw(op, lambda k: _proj(x, weight[k]), K)
+        y = clenshaw(op, lambda k: _proj(x, weight[k]), K, rec)
     else:
         y = None
-        for k, t in enumerate(cheb_terms(op, _node_view(x), K)):
+        for k, t in enumerate(cheb_terms(op, _node_view(x), K, rec)):
             p = _rows(t, C) @ weight[k]
             y = p if y is None else y + p
         y = y.view(x.size(0), -1)
     return y.view(tuple(x.shape[:-1]) + (F, ))
 
 
-__all__ = ['cheb_terms', 'cheb_basis', 'clenshaw', 'cheb_filter', 'run_filter',
+__all__ = ['cheb_terms', 'cheb_basis', 'clenshaw', 'cheb_filter',
+           'poly_filter', 'run_filter',
            'choose_order', 'filter_forward', 'filter_backward', 'ORDERS',
            'tracing']

@@ -5,9 +5,10 @@ autograd formulas) and batchable (``torch.func.vmap`` rules).
 * ``pyg_spectral::spmm`` -- :math:`\alpha\mathbf{S}\mathbf{X} +
   \beta\mathbf{Z}`; gradients for ``x``, ``z``, the operator's values and
   its node-wise diagonal.
-* ``pyg_spectral::cheb_filter`` -- :math:`\sum_k T_k(\mathbf{S})\mathbf{X}
-  \boldsymbol{\Theta}_k` (:func:`~pyg_spectral.ops.chebyshev.
-  filter_forward`); its backward is ``pyg_spectral::cheb_filter_backward``
+* ``pyg_spectral::poly_filter`` -- :math:`\sum_k P_k(\mathbf{S})\mathbf{X}
+  \boldsymbol{\Theta}_k` for Chebyshev or any three-term basis
+  (:func:`~pyg_spectral.ops.chebyshev.filter_forward`); its backward is
+  ``pyg_spectral::poly_filter_backward``
   (:func:`~pyg_spectral.ops.chebyshev.filter_backward`), which keeps only
   ``x`` from the forward pass.
 * ``pyg_spectral::graph_operator`` -- a graph's normalized operator as
@@ -26,12 +27,13 @@ CPU, Triton on CUDA) are chosen inside, by :func:`.backends.kernel`.
 """
 from __future__ import annotations
 
-from typing import Optional, Tuple
+from typing import List, Optional, Tuple
 
 import torch
 from torch import Tensor
 
 from .backends import kernel
+from .bases import Recurrence
 from .chebyshev import filter_backward, filter_forward
 from .operator import csr_rows, operator_of
 
@@ -130,57 +132,62 @@ def _(info, in_dims, x, z, crow, col, val, diag, ds, crow_t, col_t, val_t,
     return y.view(n, B, f), 1  # [N, B*F] -> [N, B, F]
 
 
-# -- the Chebyshev filter --------------------------------------------------
-@torch.library.custom_op('pyg_spectral::cheb_filter', mutates_args=())
-def cheb_filter_op(x: Tensor, weight: Optional[Tensor], crow: Tensor,
-                   col: Tensor,
-                   val: Tensor, diag: Optional[Tensor], diag_scalar: float,
-                   crow_t: Tensor, col_t: Tensor, val_t: Tensor,
-                   order: str) -> Tensor:
+# -- the polynomial filter -------------------------------------------------
+# ``rec``: a basis's three-term recurrence as one flat list of floats
+# (:meth:`.bases.Recurrence.flat`); empty for Chebyshev.
+def _rec(rec):
+    return Recurrence.from_flat(rec) if rec else None
+
+
+@torch.library.custom_op('pyg_spectral::poly_filter', mutates_args=())
+def poly_filter_op(x: Tensor, weight: Optional[Tensor], crow: Tensor,
+                   col: Tensor, val: Tensor, diag: Optional[Tensor],
+                   diag_scalar: float, crow_t: Tensor, col_t: Tensor,
+                   val_t: Tensor, order: str, rec: List[float]) -> Tensor:
     with _no_autocast(x):
         return filter_forward(operator_of(crow, col, val, diag, diag_scalar),
-                              x, weight, order)
+                              x, weight, order, _rec(rec))
 
 
-@cheb_filter_op.register_fake
+@poly_filter_op.register_fake
 def _(x, weight, crow, col, val, diag, diag_scalar, crow_t, col_t, val_t,
-      order):
+      order, rec):
     if weight is None:  # x: the projected terms [N, K, F]
         return x.new_empty(x.size(0), x.size(2))
     return x.new_empty(tuple(x.shape[:-1]) + (weight.size(2), ))
 
 
-@torch.library.custom_op('pyg_spectral::cheb_filter_backward',
+@torch.library.custom_op('pyg_spectral::poly_filter_backward',
                          mutates_args=())
-def cheb_filter_backward_op(grad: Tensor, x: Tensor,
+def poly_filter_backward_op(grad: Tensor, x: Tensor,
                             weight: Optional[Tensor],
                             crow: Tensor, col: Tensor, val: Tensor,
                             diag: Optional[Tensor], diag_scalar: float,
                             crow_t: Tensor, col_t: Tensor, val_t: Tensor,
-                            order: str, need_x: bool, need_w: bool
-                            ) -> Tuple[Tensor, Tensor]:
+                            order: str, rec: List[float], need_x: bool,
+                            need_w: bool) -> Tuple[Tensor, Tensor]:
     op = operator_of(crow, col, val, diag, diag_scalar)
     op_t = operator_of(crow_t, col_t, val_t, diag, diag_scalar)
     with _no_autocast(x):
         gx, gw = filter_backward(op, op_t, x, weight, grad, order, need_x,
-                                 need_w)
+                                 need_w, _rec(rec))
     # contiguous, as the fake kernel says (gw may be a transposed view)
     return (x.new_empty(0) if gx is None else gx.contiguous(),
             x.new_empty(0) if gw is None else gw.contiguous())
 
 
-@cheb_filter_backward_op.register_fake
+@poly_filter_backward_op.register_fake
 def _(grad, x, weight, crow, col, val, diag, diag_scalar, crow_t, col_t,
-      val_t, order, need_x, need_w):
+      val_t, order, rec, need_x, need_w):
     need_w = need_w and weight is not None
     return (x.new_empty(x.shape if need_x else (0, )),
             x.new_empty(weight.shape if need_w else (0, )))
 
 
 def _filter_setup(ctx, inputs, output):
-    x, weight, crow, col, val, diag, ds, crow_t, col_t, val_t, order = \
+    x, weight, crow, col, val, diag, ds, crow_t, col_t, val_t, order, rec = \
         inputs
-    ctx.ds, ctx.order = ds, order
+    ctx.ds, ctx.order, ctx.rec = ds, order, rec
     ctx.save_for_backward(x, weight, crow, col, val, diag, crow_t, col_t,
                           val_t)
 
@@ -189,35 +196,31 @@ def _filter_backward(ctx, grad):
     x, weight, crow, col, val, diag, crow_t, col_t, val_t = \
         ctx.saved_tensors
     need_x, need_w = ctx.needs_input_grad[:2]
-    gx, gw = cheb_filter_backward_op(
+    gx, gw = poly_filter_backward_op(
         grad, x, weight, crow, col, val, diag, ctx.ds, crow_t, col_t, val_t,
-        ctx.order, need_x, need_w)
-    return (gx if need_x else None, gw if need_w else None) + (None, ) * 9
+        ctx.order, ctx.rec, need_x, need_w)
+    return (gx if need_x else None, gw if need_w else None) + (None, ) * 10
 
 
-cheb_filter_op.register_autograd(_filter_backward,
+poly_filter_op.register_autograd(_filter_backward,
                                  setup_context=_filter_setup)
 
 
-@cheb_filter_op.register_vmap
+@poly_filter_op.register_vmap
 def _(info, in_dims, x, weight, crow, col, val, diag, ds, crow_t, col_t,
-      val_t, order):
+      val_t, order, rec):
+    args = (weight, crow, col, val, diag, ds, crow_t, col_t, val_t, order,
+            rec)
     if in_dims[0] is None or weight is None or \
             any(d is not None for d in in_dims[1:]):
-        return _loop(cheb_filter_op, info, in_dims, x, weight, crow, col,
-                     val, diag, ds, crow_t, col_t, val_t, order)
+        return _loop(poly_filter_op, info, in_dims, x, *args)
     # a batch of signals on one graph: fold it into the M axis
-    return _fold_vmap(cheb_filter_op, info, in_dims, x,
-                      (weight, crow, col, val, diag, ds, crow_t, col_t, val_t,
-                       order))
+    return _fold_vmap(poly_filter_op, info, in_dims, x, args)
 
 
-@cheb_filter_backward_op.register_vmap
-def _(info, in_dims, grad, x, weight, crow, col, val, diag, ds, crow_t,
-      col_t, val_t, order, need_x, need_w):
-    return _loop(cheb_filter_backward_op, info, in_dims, grad, x, weight,
-                 crow, col, val, diag, ds, crow_t, col_t, val_t, order,
-                 need_x, need_w)
+@poly_filter_backward_op.register_vmap
+def _(info, in_dims, *args):
+    return _loop(poly_filter_backward_op, info, in_dims, *args)
 
 
 # -- eager entry points ----------------------------------------------------
@@ -236,14 +239,14 @@ def in_graph(*tensors) -> bool:
 
 class _FilterFn(torch.autograd.Function):
     @staticmethod
-    def forward(x, weight, op, op_t, order):
+    def forward(x, weight, op, op_t, order, rec):
         with _no_autocast(x):
-            return filter_forward(op, x, weight, order)
+            return filter_forward(op, x, weight, order, rec)
 
     @staticmethod
     def setup_context(ctx, inputs, output):
-        x, weight, op, op_t, order = inputs
-        ctx.op, ctx.op_t, ctx.order = op, op_t, order
+        x, weight, op, op_t, order, rec = inputs
+        ctx.op, ctx.op_t, ctx.order, ctx.rec = op, op_t, order, rec
         ctx.save_for_backward(x, weight)
 
     @staticmethod
@@ -251,18 +254,18 @@ class _FilterFn(torch.autograd.Function):
         x, weight = ctx.saved_tensors
         need_x, need_w = ctx.needs_input_grad[:2]
         gx, gw = _FilterBackwardFn.apply(grad, x, weight, ctx.op, ctx.op_t,
-                                         ctx.order, need_x, need_w)
+                                         ctx.order, ctx.rec, need_x, need_w)
         return gx if need_x else None, gw if need_w else None, None, None, \
-            None
+            None, None
 
     @staticmethod
-    def vmap(info, in_dims, x, weight, op, op_t, order):
+    def vmap(info, in_dims, x, weight, op, op_t, order, rec):
         if in_dims[0] is not None and in_dims[1] is None and \
                 weight is not None:
             return _fold_vmap(_FilterFn.apply, info, in_dims, x,
-                              (weight, op, op_t, order))
+                              (weight, op, op_t, order, rec))
         return _loop(_FilterFn.apply, info, in_dims, x, weight, op, op_t,
-                     order)
+                     order, rec)
 
 
 class _FilterBackwardFn(torch.autograd.Function):
@@ -270,10 +273,10 @@ class _FilterBackwardFn(torch.autograd.Function):
     can batch it (jacrev); not differentiable again."""
 
     @staticmethod
-    def forward(grad, x, weight, op, op_t, order, need_x, need_w):
+    def forward(grad, x, weight, op, op_t, order, rec, need_x, need_w):
         with _no_autocast(x):
             gx, gw = filter_backward(op, op_t, x, weight, grad, order,
-                                     need_x, need_w)
+                                     need_x, need_w, rec)
         return (x.new_empty(0) if gx is None else gx,
                 x.new_empty(0) if gw is None else gw)
 
@@ -283,7 +286,7 @@ class _FilterBackwardFn(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, *grads):
-        raise RuntimeError("the Chebyshev filter's backward is not "
+        raise RuntimeError("the polynomial filter's backward is not "
                            "differentiable (no double backward)")
 
     @staticmethod
@@ -322,14 +325,14 @@ class _SpmmFn(torch.autograd.Function):
                      beta)
 
 
-def cheb_filter_call(x: Tensor, weight: Optional[Tensor], op, op_t,
-                     order: str) -> Tensor:
+def filter_call(x: Tensor, weight: Optional[Tensor], op, op_t, order: str,
+                rec: Optional[Recurrence] = None) -> Tensor:
     """The filter through the custom op while tracing, through
     :class:`_FilterFn` otherwise (same routines)."""
     if in_graph(x, weight, op.val):
-        return cheb_filter_op(x, weight, *op.arrays(), *op_t.arrays()[:3],
-                              order)
-    return _FilterFn.apply(x, weight, op, op_t, order)
+        return poly_filter_op(x, weight, *op.arrays(), *op_t.arrays()[:3],
+                              order, [] if rec is None else rec.flat())
+    return _FilterFn.apply(x, weight, op, op_t, order, rec)
 
 
 def spmm_call(x: Tensor, z: Optional[Tensor], op, op_t, alpha: float,
