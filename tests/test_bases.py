@@ -91,3 +91,27 @@ def test_bad_basis_arguments():
         poly_filter(x, weight, op, 'hermite')
     with pytest.raises(ValueError, match='a > -1'):
         poly_filter(x, weight, op, 'jacobi', a=-1.0)
+
+
+@pytest.mark.parametrize('shape', ['per-channel', 'scalar'])
+@pytest.mark.parametrize('basis', list(BASES))
+def test_coefficient_filters(basis, shape):
+    """weight [K, C] / [K]: sum_k P_k(S) x diag(w_k), against the oracle
+    with diagonal matrices; gradcheck (incl. [N, M, C] signals)."""
+    ei, w = random_graph(20, 60, directed=False, dtype=D, seed=3)
+    op = laplacian_operator(ei, w, 20, 'sym', dtype=D)
+    poly, params = BASES[basis]
+    K, C = 5, 4
+    coef = torch.randn((K, C) if shape == 'per-channel' else (K, ),
+                       dtype=D)
+    x = torch.randn(20, C, dtype=D)
+    mats = torch.diag_embed(coef if coef.dim() == 2 else
+                            coef[:, None].expand(K, C))  # [K, C, C]
+    ref = _oracle(op.to_dense(), x, mats, poly)
+    assert rel_err(poly_filter(x, coef, op, basis, **params), ref) < 1e-10
+    xr = torch.randn(20, 3, C, dtype=D, requires_grad=True)
+    cr = coef.clone().requires_grad_(True)
+    ed, wd = random_graph(20, 60, directed=True, dtype=D, seed=4)
+    opd = laplacian_operator(ed, wd, 20, 'rw', dtype=D)
+    assert torch.autograd.gradcheck(
+        lambda a, c: poly_filter(a, c, opd, basis, **params), (xr, cr))

@@ -172,9 +172,17 @@ def filter_forward(op: SparseOperator, x: Tensor, weight: Optional[Tensor],
     """``sum_k T_k(S) x W_k`` (unchecked; ``order`` one of :data:`ORDERS`);
     the output is ``x``'s shape with ``F`` channels. ``weight=None``: ``x``
     holds the projected terms ``Z`` ``[N, K, F]``; the output is
-    ``sum_k T_k(S) Z_k`` ``[N, F]``."""
+    ``sum_k T_k(S) Z_k`` ``[N, F]``. ``weight`` ``[K, C]`` (or ``[K, 1]``):
+    per-channel (or scalar) coefficients, ``sum_k T_k(S) x diag(w_k)``, by
+    Clenshaw at width ``C`` (the spectral filters of GPR-GNN, BernNet,
+    ChebNetII, JacobiConv)."""
     if weight is None:
         return _clenshaw(op, lambda k: x[:, k].contiguous(), x.size(1), rec)
+    if weight.dim() == 2:  # per-channel coefficients [K, C] or [K, 1]
+        xn = _node_view(x)  # [N, M*C]
+        w = weight.repeat(1, xn.size(1) // weight.size(1))  # [K, M*C]
+        y = _clenshaw(op, lambda k: xn * w[k], weight.size(0), rec)
+        return y.view(x.shape)
     if order == 'project_first':
         y = _project_first(op, x, weight, rec)
     else:
@@ -198,6 +206,21 @@ def filter_backward(op: SparseOperator, op_t: SparseOperator, x: Tensor,
             for k, g in enumerate(_terms(op_t, grad, x.size(1), rec)):
                 gz[:, k] = g
         return gz, None
+    if weight.dim() == 2:  # per-channel coefficients: one pass over G_k
+        K, C = weight.shape
+        xn, gn = _node_view(x), _node_view(grad)  # [N, M*C]
+        w = weight.repeat(1, xn.size(1) // C)  # [K, M*C]
+        gx = torch.zeros_like(gn) if need_x else None
+        gw = weight.new_empty(K, xn.size(1)) if need_w else None
+        for k, g in enumerate(_terms(op_t, gn, K, rec)):
+            if need_x:
+                gx.addcmul_(g, w[k])
+            if need_w:
+                torch.sum(xn * g, 0, out=gw[k])  # [M*C]
+        if need_w:  # fold the M signals (and, for [K, 1], the channels)
+            gw = gw.sum(1, keepdim=True) if C == 1 else \
+                gw.view(K, -1, C).sum(1)  # [K, M*C] -> [K, M, C] -> [K, C]
+        return (None if gx is None else gx.view(x.shape)), gw
     K, C, F = weight.shape
     need_x = need_x and x.layout == torch.strided
     gx = gw = None
@@ -371,9 +394,15 @@ def _check_filter_args(x, weight, op, order) -> None:
     check_op_and_x(op, x)
     if not isinstance(weight, Tensor) or not weight.is_floating_point():
         raise TypeError("weight must be a floating-point Tensor")
+    if weight.dim() == 2 and weight.size(0) >= 1 and \
+            weight.size(1) in (1, x.size(-1)):  # per-channel coefficients
+        if x.layout != torch.strided:
+            raise ValueError("x must be dense for per-channel coefficients")
+        return
     if weight.dim() != 3 or weight.size(0) < 1:
-        raise ValueError(f"weight must have shape [K, C, F] with K >= 1 "
-                         f"(got {list(weight.shape)})")
+        raise ValueError(f"weight must have shape [K, C, F] (or [K, C] / "
+                         f"[K, 1] coefficients) with K >= 1 (got "
+                         f"{list(weight.shape)})")
     if weight.dtype != x.dtype and \
             not torch.is_autocast_enabled(x.device.type):
         raise TypeError(f"weight has dtype {weight.dtype} but x is "
@@ -396,8 +425,12 @@ def poly_filter(x: Tensor, weight: Tensor, op: SparseOperator,
     in the polynomial ``basis`` (:mod:`.bases`: ``'chebyshev'``,
     ``'monomial'``, ``'legendre'``, ``'jacobi'`` with parameters ``a, b``),
     on the same engine, orders and memory-lean backward as
-    :func:`cheb_filter` (which is ``basis='chebyshev'``)."""
+    :func:`cheb_filter` (which is ``basis='chebyshev'``). ``weight``
+    ``[K, C, F]`` (matrices), ``[K, C]`` (per-channel coefficients) or
+    ``[K]`` (one coefficient per term)."""
     from .bases import recurrence
+    if isinstance(weight, Tensor) and weight.dim() == 1:
+        weight = weight.unsqueeze(1)  # [K] -> [K, 1]
     _check_filter_args(x, weight, op, order)
     rec = None if basis == 'chebyshev' else \
         recurrence(basis, weight.size(0), a, b)
@@ -412,6 +445,8 @@ def run_filter(x: Tensor, weight: Tensor, op: SparseOperator,
     basis other than Chebyshev."""
     if weight.dtype != x.dtype:  # autocast: the recurrences run in x's
         weight = weight.to(x.dtype)
+    if weight.dim() == 2:  # coefficients: Clenshaw at width C
+        order = 'project_first'
     training = torch.is_grad_enabled() and (
         weight.requires_grad or x.requires_grad or op.requires_grad)
     if order is None:
@@ -419,7 +454,7 @@ def run_filter(x: Tensor, weight: Tensor, op: SparseOperator,
                              x.requires_grad, training)
     if op.requires_grad:
         return _composed(op, x, weight, order, rec)
-    if x.layout != torch.strided:
+    if x.layout != torch.strided and weight.dim() == 3:
         # a sparse x is projected outside (dW by a sparse product); the op
         # gets the terms Z_k = X Θ_k as [N, K, F] and no weight
         K, C, F = weight.shape
@@ -433,6 +468,11 @@ def run_filter(x: Tensor, weight: Tensor, op: SparseOperator,
 def _composed(op: SparseOperator, x: Tensor, weight: Tensor,
               order: str, rec: Optional[Recurrence] = None) -> Tensor:
     """The filter as differentiable ``spmm`` ops (stores the K terms)."""
+    if weight.dim() == 2:  # coefficients [K, C] or [K, 1]
+        xn = _node_view(x)  # [N, M*C]
+        w = weight.repeat(1, xn.size(1) // weight.size(1))  # [K, M*C]
+        return clenshaw(op, lambda k: xn * w[k], weight.size(0),
+                        rec).view(x.shape)
     K, C, F = weight.shape
     if order == 'project_first' and _batch_gemms(x, weight):
         z = project(x, _cat(weight)).view(-1, K, F)  # [N, K*F] -> [N, K, F]

@@ -154,6 +154,8 @@ def _(x, weight, crow, col, val, diag, diag_scalar, crow_t, col_t, val_t,
       order, rec):
     if weight is None:  # x: the projected terms [N, K, F]
         return x.new_empty(x.size(0), x.size(2))
+    if weight.dim() == 2:  # per-channel coefficients
+        return x.new_empty(x.shape)
     return x.new_empty(tuple(x.shape[:-1]) + (weight.size(2), ))
 
 
