@@ -233,10 +233,8 @@ def _(info, in_dims, *args):
 # dispatch costs ~0.1 ms per call, as much as a Cora-sized filter.
 def in_graph(*tensors) -> bool:
     """The custom ops while Dynamo / export trace (fake tensors)."""
-    if torch.compiler.is_compiling():
-        return True
-    from torch._subclasses.fake_tensor import is_fake
-    return any(isinstance(t, Tensor) and is_fake(t) for t in tensors)
+    from .validation import tracing
+    return tracing(*tensors, transforms=False)
 
 
 class _FilterFn(torch.autograd.Function):

@@ -14,17 +14,19 @@ from typing import Optional, Tuple
 import torch
 from torch import Tensor
 
-def tracing(*tensors) -> bool:
+def tracing(*tensors, transforms: bool = True) -> bool:
     """True while torch.compile / torch.export trace (or a tensor is fake
     or wrapped by a torch.func transform): no value may be read back to
     Python then, so data-dependent checks are skipped (they run eagerly,
-    where the operator is built) and choices are made from shapes only."""
+    where the operator is built) and choices are made from shapes only.
+    ``transforms=False``: torch.func wrappers do not count (the custom ops
+    are for compile/export only)."""
     if torch.compiler.is_compiling():
         return True
     from torch._subclasses.fake_tensor import is_fake
     wrapped = torch._C._functorch.is_functorch_wrapped_tensor
-    return any(isinstance(t, Tensor) and (is_fake(t) or wrapped(t))
-               for t in tensors)
+    return any(isinstance(t, Tensor) and
+               (is_fake(t) or (transforms and wrapped(t))) for t in tensors)
 
 
 _STATIC = threading.local()
