@@ -7,7 +7,8 @@ import torch
 from torch.func import functional_call, grad, jacrev, vmap
 
 from graphs import random_graph, rel_err
-from pyg_spectral.nn import (STGCN, ChebConv, GCNConv, SpatialGraphConv,
+from pyg_spectral.nn import (STGCN, BernConv, ChebConv, ChebIIConv, GCNConv,
+                             GPRConv, JacobiConv, SpatialGraphConv,
                              SpectralConv, STConv, TemporalConv)
 
 N = 12
@@ -23,6 +24,10 @@ LAYERS = {
     'SpatialGraphConv': (lambda: SpatialGraphConv(4, 3), (2, 5, N, 4)),
     'STConv': (lambda: STConv(N, 4, 6, 3), (2, 7, N, 4)),
     'STGCN': (lambda: STGCN(N, 12, [(4, 8, 6)], 3, 3), (2, 12, N, 4)),
+    'GPRConv': (lambda: GPRConv(3), (N, 4)),
+    'ChebIIConv': (lambda: ChebIIConv(3), (N, 4)),
+    'BernConv': (lambda: BernConv(3), (N, 4)),
+    'JacobiConv': (lambda: JacobiConv(4, 3), (N, 4)),
 }
 
 

@@ -1,7 +1,11 @@
 from ._checks import set_finite_checks
+from .bern_conv import BernConv
+from .cheb2_conv import ChebIIConv
 from .cheb_conv import ChebConv
 from .gcn_conv import GCNConv
+from .gpr_conv import GPRConv
 from .graph_pool import GraphPool
+from .jacobi_conv import JacobiConv
 from .spatial_graph_conv import SpatialGraphConv
 from .spectral_conv import SpectralConv
 from .stconv import STConv
@@ -11,6 +15,10 @@ from .temporal_conv import Align, TemporalConv
 __all__ = [
     'ChebConv',
     'GCNConv',
+    'GPRConv',
+    'BernConv',
+    'ChebIIConv',
+    'JacobiConv',
     'SpectralConv',
     'GraphPool',
     'TemporalConv',

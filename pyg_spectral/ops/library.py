@@ -47,8 +47,9 @@ def _no_autocast(x: Tensor):
 def _loop(fn, info, in_dims, *args):
     """vmap by a loop over the batch (the general fallback)."""
     outs = []
-    for i in range(info.batch_size):
-        outs.append(fn(*[a.select(d, i) if d is not None else a
+    for i in range(info.batch_size):  # (non-tensor args have no dim)
+        outs.append(fn(*[a.select(d, i) if isinstance(a, Tensor) and
+                         d is not None else a
                          for a, d in zip(args, in_dims)]))
     if isinstance(outs[0], tuple):
         return (tuple(torch.stack(o) for o in zip(*outs)),

@@ -255,10 +255,17 @@ def gcn_entries(edge_index, edge_weight: Optional[Tensor] = None,
     if add_self_loops:
         # add_remaining_self_loops: existing loops leave the edge list and
         # keep their weight as the diagonal; the other nodes get `fill`
+        # (of several loops at a node the last one wins, as in PyG; picked
+        # by position, so that only the winner receives a gradient)
         is_loop = src == dst
-        slot = torch.where(is_loop, src, n)  # non-loops write to slot n
-        loop_w = w.new_full((n + 1, ), 2.0 if improved else 1.0)
-        loop_w = loop_w.index_put((slot, ), w)[:n]
+        slot = torch.where(is_loop, src, n)  # non-loops go to slot n
+        E = src.numel()
+        pos = torch.arange(E, device=src.device)
+        last = torch.full((n + 1, ), E, dtype=pos.dtype, device=src.device)
+        last = last.scatter_reduce(0, slot, pos, 'amax',
+                                   include_self=False)[:n]  # [N], E = none
+        fill = w.new_full((1, ), 2.0 if improved else 1.0)
+        loop_w = torch.cat([w, fill])[last]  # [N]
         if keep_shapes(src, w):  # static shapes: loops stay, weight 0
             w = w * ~is_loop
         else:

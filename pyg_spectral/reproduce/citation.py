@@ -16,15 +16,14 @@ K convention: ``cheb-K`` uses PyG's K (number of terms); Kipf's Table 3
 from __future__ import annotations
 
 import os
-import time
 from typing import Dict, List, Optional
 
 import torch
 import torch.nn.functional as Fn
 
 from ..ops import estimate_lambda_max
-from .common import (have_matplotlib, mean_std, progress, seed_everything,
-                     write_json, write_text)
+from .common import (fit, have_matplotlib, mean_std, progress,
+                     seed_everything, write_json, write_text)
 
 # Kipf & Welling 2017, Table 2 (GCN) and Table 3 (Chebyshev K=k <-> PyG k+1,
 # MLP); order Cora, CiteSeer, PubMed.
@@ -111,39 +110,39 @@ def train_one(data, kind: str, seed: int, impl: str = 'ours',
                                     method='lanczos', margin=1.0)[0])
     if impl == 'ours' and sparse_features:
         x = x.to_sparse_csr()  # bag-of-words: ~99 % zeros
-    hist = dict(train_loss=[], val_loss=[], val_acc=[])
-    t_epochs = []
-    for epoch in range(epochs):
-        t0 = time.perf_counter()
+
+    def train_epoch():
         model.train()
         opt.zero_grad()
         out = model(x, ei, lam)
         loss = Fn.cross_entropy(out[data.train_mask], y[data.train_mask])
         loss.backward()
         opt.step()
-        t_epochs.append(time.perf_counter() - t0)
+        return loss.item()
+
+    def validate():
         model.eval()
         with torch.no_grad():
             out = model(x, ei, lam)
-            vl = float(Fn.cross_entropy(out[data.val_mask],
-                                        y[data.val_mask]))
-            va = float((out.argmax(1)[data.val_mask] == y[data.val_mask])
-                       .float().mean())
-        hist['train_loss'].append(loss.item())
-        hist['val_loss'].append(vl)
-        hist['val_acc'].append(va)
-        prev = hist['val_loss'][-(patience + 1):-1]
-        if epoch > patience and vl > sum(prev) / len(prev):
-            break
+        return dict(val_loss=Fn.cross_entropy(out[data.val_mask],
+                                              y[data.val_mask]),
+                    val_acc=accuracy(out, y, data.val_mask))
+
+    # the final model is reported (Kipf: stop when the validation loss
+    # exceeds the mean of the previous `patience` epochs)
+    fitted = fit(train_epoch, validate, epochs, window=patience,
+                 keep='last')
     model.eval()
     with torch.no_grad():
-        pred = model(x, ei, lam).argmax(1)
-    test_acc = float((pred[data.test_mask] == y[data.test_mask])
-                     .float().mean())
+        test_acc = accuracy(model(x, ei, lam), y, data.test_mask)
     return dict(seed=seed, model=kind, impl=impl, test_acc=100 * test_acc,
-                epochs=len(t_epochs),
-                sec_per_epoch=sorted(t_epochs)[len(t_epochs) // 2],
-                history=hist)
+                epochs=fitted['epochs'],
+                sec_per_epoch=fitted['sec_per_epoch'],
+                history=fitted['history'])
+
+
+def accuracy(out, y, mask) -> float:
+    return float((out.argmax(1)[mask] == y[mask]).float().mean())
 
 
 def run(datasets: List[str], models: List[str], seeds: int, epochs: int,

@@ -1,12 +1,16 @@
-"""Helpers shared by the reproduction commands: progress bar, seeding,
-aggregation, Markdown/JSON output."""
+"""Shared by every reproduction command: the training loop (:func:`fit`),
+seeding, aggregation (mean ± std, bootstrap intervals), Markdown/JSON
+output, progress bar."""
 from __future__ import annotations
 
+import copy
 import json
+import math
 import os
 import random
 import statistics
-from typing import Iterable
+import time
+from typing import Callable, Dict, Iterable, List, Optional, Sequence
 
 import numpy as np
 import torch
@@ -54,3 +58,88 @@ def have_matplotlib() -> bool:
         return True
     except ImportError:
         return False
+
+
+# -- the one training / reporting loop of every reproduction -----------------
+
+def fit(train_epoch: Callable[[], float],
+        validate: Callable[[], Dict[str, float]], epochs: int, *,
+        monitor: str = 'val_loss', mode: str = 'min',
+        window: Optional[int] = None, keep: str = 'best',
+        module: Optional[torch.nn.Module] = None,
+        sync: Callable[[], None] = lambda: None) -> Dict:
+    """Trains for at most ``epochs`` epochs and returns what the protocol
+    reports.
+
+    ``train_epoch()`` runs one epoch and returns its training loss (timed;
+    ``sync`` waits for a device first); ``validate()`` returns this epoch's
+    metrics (``val_*``, ``test_*``, ...), all recorded in ``history``.
+    ``window``: stop once ``monitor`` is worse than the mean of the previous
+    ``window`` epochs (Kipf & Welling with 10, GPR-GNN/BernNet/ChebNetII
+    with 200). ``keep='best'``: the metrics of the epoch with the best
+    ``monitor`` (and, given ``module``, its weights are restored);
+    ``keep='last'``: the final epoch's.
+
+    Returns ``dict(result=..., history=..., epochs=..., best_epoch=...,
+    sec_per_epoch=median epoch time)``.
+    """
+    if mode not in ('min', 'max') or keep not in ('best', 'last'):
+        raise ValueError(f"mode must be 'min'/'max' and keep 'best'/'last' "
+                         f"(got {mode!r}, {keep!r})")
+    sign = 1.0 if mode == 'min' else -1.0
+    history: Dict[str, List[float]] = {'train_loss': []}
+    best, best_epoch, result, state, times = math.inf, -1, {}, None, []
+    for epoch in range(epochs):
+        t0 = time.perf_counter()
+        loss = train_epoch()
+        sync()
+        times.append(time.perf_counter() - t0)
+        metrics = validate()
+        history['train_loss'].append(float(loss))
+        for k, v in metrics.items():
+            history.setdefault(k, []).append(float(v))
+        score = sign * float(metrics[monitor])
+        if keep == 'last' or score < best:
+            best, best_epoch, result = score, epoch, dict(metrics)
+            if module is not None and keep == 'best':
+                state = copy.deepcopy(module.state_dict())
+        past = history[monitor][-(window + 1):-1] if window else []
+        if window and epoch > window and \
+                score > sign * sum(past) / len(past):
+            break
+    if state is not None:
+        module.load_state_dict(state)
+    return dict(result=result, history=history, epochs=len(times),
+                best_epoch=best_epoch,
+                sec_per_epoch=float(np.median(times)) if times else 0.0)
+
+
+def bootstrap_ci(values, level: float = 0.95, n_boot: int = 1000,
+                 seed: int = 0) -> float:
+    """Half-width of the bootstrap confidence interval of the mean: GPR-GNN's
+    and BernNet's ``max |ci(bootstrap(acc, mean)) - mean|``."""
+    v = np.asarray(list(values), dtype=np.float64)
+    if v.size < 2:
+        return 0.0
+    rng = np.random.default_rng(seed)
+    means = rng.choice(v, (n_boot, v.size), replace=True).mean(1)
+    lo, hi = np.percentile(means, [50 * (1 - level), 50 * (1 + level)])
+    return float(max(abs(lo - v.mean()), abs(hi - v.mean())))
+
+
+def group_runs(runs: List[Dict], keys: Sequence[str]) -> Dict[tuple, List]:
+    """Runs grouped by the values of ``keys``, in first-seen order."""
+    groups: Dict[tuple, List] = {}
+    for r in runs:
+        groups.setdefault(tuple(r[k] for k in keys), []).append(r)
+    return groups
+
+
+def markdown_table(header: Sequence[str], rows: Iterable[Sequence],
+                   align: Optional[str] = None) -> str:
+    """A Markdown table; ``align`` one of ``l``/``r`` per column."""
+    align = align or 'l' * len(header)
+    sep = ['---:' if a == 'r' else '---' for a in align]
+    lines = ['| ' + ' | '.join(header) + ' |', '|' + '|'.join(sep) + '|']
+    lines += ['| ' + ' | '.join(str(c) for c in r) + ' |' for r in rows]
+    return '\n'.join(lines) + '\n'
