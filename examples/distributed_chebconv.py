@@ -1,8 +1,11 @@
-"""Data-parallel training of a ChebConv graph classifier with
-``torch.nn.parallel.DistributedDataParallel`` over ``torch.distributed``
-(gloo backend, CPU processes).
+"""Data-parallel training with ``torch.nn.parallel.DistributedDataParallel``
+over ``torch.distributed`` (gloo backend, CPU processes): a ChebConv graph
+classifier (``--model chebconv``), or a decoupled ChebNetII node
+classifier trained from precomputed terms (``--model decoupled``,
+:mod:`pyg_spectral.precompute`).
 
     python examples/distributed_chebconv.py --world-size 2 --steps 3 --check
+    python examples/distributed_chebconv.py --model decoupled --check
 
 Each process takes its shard of the dataset (``DistributedSampler``), DDP
 averages the gradients, and with ``--check`` rank 0 compares the gradients of
@@ -71,13 +74,48 @@ def make_dataset(num_graphs=16, seed=0):
     return out
 
 
+def make_node_task(n=64, channels=5, classes=3, seed=0):
+    """A random graph, features and labels; the ChebNetII terms (K=3) of
+    its features, precomputed in RAM (float64)."""
+    from pyg_spectral.nn import ChebIIConv
+    g = torch.Generator().manual_seed(seed)
+    e = torch.randint(0, n, (2, 4 * n), generator=g)
+    ei = torch.cat([e, e.flip(0)], 1)
+    x = torch.randn(n, channels, generator=g, dtype=torch.float64)
+    y = torch.randint(0, classes, (n, ), generator=g)
+    terms = ChebIIConv(3).precompute(x, ei, dtype=torch.float64)
+    return terms, y
+
+
+def decoupled_model(channels=5, classes=3):
+    from pyg_spectral.nn import ChebIIConv, Decoupled
+    torch.manual_seed(0)
+    return Decoupled(ChebIIConv(3), torch.nn.Linear(channels, classes))
+
+
+def node_batches(world_size, rank=None):
+    """Rank ``rank``'s one batch of nodes from a plain DataLoader with a
+    DistributedSampler (``rank=None``: every rank's, as one process)."""
+    from pyg_spectral.precompute import term_loader
+    terms, y = make_node_task()
+    n = len(terms)
+    ranks = range(world_size) if rank is None else [rank]
+    out = []
+    for r in ranks:
+        sampler = DistributedSampler(range(n), world_size, r, shuffle=False)
+        out += list(term_loader(terms, torch.arange(n), y,
+                                batch_size=n // world_size, sampler=sampler))
+    return out
+
+
 def train(model, loader_batches, steps, lr=0.1):
-    """Returns (gradients of the first step, parameters after ``steps``)."""
+    """Returns (gradients of the first step, parameters after ``steps``);
+    each batch is ``(input, labels)``."""
     opt = torch.optim.SGD(model.parameters(), lr=lr)
     first = None
     for step in range(steps):
         opt.zero_grad()
-        losses = [F.cross_entropy(model(b), b.y) for b in loader_batches]
+        losses = [F.cross_entropy(model(b), y) for b, y in loader_batches]
         torch.stack(losses).mean().backward()
         if first is None:
             first = [p.grad.detach().clone() for p in model.parameters()]
@@ -88,7 +126,8 @@ def train(model, loader_batches, steps, lr=0.1):
 RENDEZVOUS_FAILED = 3
 
 
-def worker(rank, world_size, port, steps, out_file, timeout):
+def worker(rank, world_size, port, steps, out_file, timeout,
+           task='chebconv'):
     # if anything below hangs past the timeout, print every thread's stack
     faulthandler.dump_traceback_later(2 * timeout, exit=True)
     limit = datetime.timedelta(seconds=timeout)
@@ -101,13 +140,17 @@ def worker(rank, world_size, port, steps, out_file, timeout):
         print(f'rank {rank}: gloo rendezvous on 127.0.0.1:{port} failed: '
               f'{type(err).__name__}: {err}', file=sys.stderr, flush=True)
         sys.exit(RENDEZVOUS_FAILED)
-    torch.manual_seed(0)
-    model = DistributedDataParallel(Net().double())
-    data = make_dataset()
-    sampler = DistributedSampler(data, world_size, rank, shuffle=False)
-    loader = DataLoader(data, batch_size=len(data) // world_size,
-                        sampler=sampler)
-    batches = list(loader)  # one batch per rank
+    if task == 'decoupled':
+        model = DistributedDataParallel(decoupled_model().double())
+        batches = node_batches(world_size, rank)  # one batch per rank
+    else:
+        torch.manual_seed(0)
+        model = DistributedDataParallel(Net().double())
+        data = make_dataset()
+        sampler = DistributedSampler(data, world_size, rank, shuffle=False)
+        loader = DataLoader(data, batch_size=len(data) // world_size,
+                            sampler=sampler)
+        batches = [(b, b.y) for b in loader]  # one batch per rank
     grads, params = train(model, batches, steps)
     if rank == 0:
         torch.save({'grads': grads, 'params': params}, out_file)
@@ -122,7 +165,10 @@ def worker(rank, world_size, port, steps, out_file, timeout):
     os._exit(0)
 
 
-def single_process(steps, world_size):
+def single_process(steps, world_size, task='chebconv'):
+    if task == 'decoupled':
+        return train(decoupled_model().double(), node_batches(world_size),
+                     steps)
     torch.manual_seed(0)
     model = Net().double()
     data = make_dataset()
@@ -131,7 +177,7 @@ def single_process(steps, world_size):
     shards = [list(DataLoader(data[r::world_size],
                               batch_size=len(data) // world_size))[0]
               for r in range(world_size)]
-    return train(model, shards, steps)
+    return train(model, [(b, b.y) for b in shards], steps)
 
 
 def main(argv=None):
@@ -139,6 +185,8 @@ def main(argv=None):
     parser.add_argument('--world-size', type=int, default=2)
     parser.add_argument('--steps', type=int, default=3)
     parser.add_argument('--check', action='store_true')
+    parser.add_argument('--model', default='chebconv',
+                        choices=['chebconv', 'decoupled'])
     parser.add_argument('--timeout', type=float, default=60.0,
                         help='seconds for the rendezvous and each collective')
     args = parser.parse_args(argv)
@@ -152,16 +200,17 @@ def main(argv=None):
         try:
             torch.multiprocessing.spawn(
                 worker, args=(args.world_size, store.port, args.steps,
-                              out_file, args.timeout),
+                              out_file, args.timeout, args.model),
                 nprocs=args.world_size, join=True)
         except torch.multiprocessing.ProcessExitedException as err:
             print(f'DDP failed: {err}', file=sys.stderr)
             return err.exit_code if err.exit_code is not None else 1
         ddp = torch.load(out_file, weights_only=True)
-    print(f'DDP ({args.world_size} processes, gloo): {args.steps} steps done')
+    print(f'DDP ({args.world_size} processes, gloo, {args.model}): '
+          f'{args.steps} steps done')
     if not args.check:
         return 0
-    grads, params = single_process(args.steps, args.world_size)
+    grads, params = single_process(args.steps, args.world_size, args.model)
     g_err = max(float((a - b).abs().max())
                 for a, b in zip(ddp['grads'], grads))
     p_err = max(float((a - b).abs().max())

@@ -36,6 +36,17 @@ def _digits(args) -> int:
     return 0
 
 
+def _polynomial(args) -> int:
+    from .reproduce import polynomial
+    res = polynomial.run(args.datasets, args.models or polynomial.MODELS,
+                         args.splits, args.epochs, args.root, args.out,
+                         args.download, not args.no_timing)
+    print(res['markdown'])
+    print(f'wrote {os.path.join(args.out, "polynomial.md")} and '
+          f'polynomial.json')
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog='python -m pyg_spectral',
@@ -64,6 +75,25 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument('--compare-pyg', action='store_true',
                    help="also run PyG's GCNConv/ChebConv in the protocol")
     c.set_defaults(func=_citation)
+    q = exp.add_parser(
+        'polynomial', help='GPR-GNN, BernNet, ChebNetII, JacobiConv, GCN, '
+        'ChebNet on random 60/20/20 splits',
+        description='Full-supervised node classification (GPR-GNN / BernNet '
+        '/ ChebNetII protocol) with time per epoch vs the authors\' '
+        'propagate-K-times filters.')
+    q.add_argument('--datasets', nargs='+', default=['Cora', 'CiteSeer'])
+    q.add_argument('--models', nargs='+', default=None,
+                   help='gcn chebnet gprgnn bernnet chebnetii jacobiconv '
+                   '(default: all)')
+    q.add_argument('--splits', type=int, default=10)
+    q.add_argument('--epochs', type=int, default=1000)
+    q.add_argument('--root', default=None, help='Planetoid root (as for '
+                   'citation)')
+    q.add_argument('--download', action='store_true')
+    q.add_argument('--no-timing', action='store_true',
+                   help='skip the time-per-epoch comparison')
+    q.add_argument('--out', default='benchmarks/results/polynomial')
+    q.set_defaults(func=_polynomial)
     t = exp.add_parser(
         'traffic', help='STGCN on the real METR-LA one-week subset',
         description='STGCN(Cheb) and STGCN(1st) vs historical average, last '

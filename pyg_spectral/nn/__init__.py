@@ -2,6 +2,8 @@ from ._checks import set_finite_checks
 from .bern_conv import BernConv
 from .cheb2_conv import ChebIIConv
 from .cheb_conv import ChebConv
+from ._poly_conv import PolyConv
+from .decoupled import Decoupled
 from .gcn_conv import GCNConv
 from .gpr_conv import GPRConv
 from .graph_pool import GraphPool
@@ -19,6 +21,8 @@ __all__ = [
     'BernConv',
     'ChebIIConv',
     'JacobiConv',
+    'PolyConv',
+    'Decoupled',
     'SpectralConv',
     'GraphPool',
     'TemporalConv',

@@ -37,7 +37,8 @@ from torch_geometric.typing import Adj, OptTensor
 from ..ops import SparseOperator
 from ..ops.bases import Recurrence, recurrence
 from ..ops.chebyshev import run_filter
-from ..ops.normalize import Entries, gcn_entries, laplacian_entries
+from ..ops.normalize import (Entries, gcn_entries, gcn_operator,
+                             laplacian_entries, laplacian_operator)
 from ..ops.validation import check_int
 from ._checks import check_input, checked_forward
 from ._message_passing import (check_flow, from_node_major, needs_messages,
@@ -67,6 +68,7 @@ class PolyConv(MessagePassing):
             check_int(channels, 'channels')
         self.K, self.channels = K, channels
         self._rec = recurrence(self.basis, K + 1, a, b)
+        self._ab = (float(a), float(b))
 
     def register_constant(self, name: str, value: Tensor) -> None:
         """A fixed float64 matrix of the filter (a coefficient map) as a
@@ -93,6 +95,40 @@ class PolyConv(MessagePassing):
     def rec(self) -> Recurrence:
         """The basis' three-term recurrence."""
         return self._rec
+
+    def operator(self, edge_index, num_nodes: Optional[int] = None,
+                 edge_weight: OptTensor = None,
+                 dtype: torch.dtype = torch.float32) -> SparseOperator:
+        """This layer's :math:`\\mathbf{S}` of a graph, built afresh (for
+        :meth:`precompute`; ``forward`` caches its own)."""
+        if self.graph == 'laplacian':
+            return laplacian_operator(edge_index, edge_weight, num_nodes,
+                                      'sym', 2.0, None, dtype, self.flow)
+        return gcn_operator(edge_index, edge_weight, num_nodes,
+                            add_self_loops=self.graph == 'gcn', dtype=dtype,
+                            flow=self.flow)
+
+    def precompute(self, x, edge_index, edge_weight: OptTensor = None,
+                   **kwargs):
+        """The ``K + 1`` terms :math:`P_k(\\mathbf{S})\\mathbf{X}` of
+        this layer's basis and operator, for :class:`Decoupled` training
+        (:func:`~pyg_spectral.precompute.precompute_terms`; ``kwargs``:
+        ``budget``, ``path``, ``dtype``)."""
+        from ..precompute import precompute_terms
+        op = self.operator(edge_index, x.shape[0], edge_weight,
+                           x.dtype if isinstance(x, Tensor)
+                           else torch.float32)
+        return precompute_terms(x, op, self.K + 1, self.basis, *self._ab,
+                                **kwargs)
+
+    def combine(self, terms: Tensor) -> Tensor:
+        """:math:`\\sum_k c_k \\mathbf{H}_k` of precomputed terms
+        ``[B, K+1, C]`` -> ``[B, C]``: this layer's filter, evaluated on
+        :meth:`precompute`'s output."""
+        coef = self.coefficients().to(terms.dtype)
+        if coef.dim() == 1:
+            coef = coef.unsqueeze(1)  # [K+1] -> [K+1, 1]
+        return (terms * coef).sum(-2)  # [B, K+1, C] -> [B, C]
 
     @checked_forward
     def forward(self, x: Tensor, edge_index: Adj,

@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as Fn
 
 from ..ops import estimate_lambda_max
-from .common import (fit, have_matplotlib, mean_std, progress,
+from .common import (feature_dropout, fit, have_matplotlib, mean_std, progress,
                      seed_everything, write_json, write_text)
 
 # Kipf & Welling 2017, Table 2 (GCN) and Table 3 (Chebyshev K=k <-> PyG k+1,
@@ -70,7 +70,7 @@ class Net(torch.nn.Module):
             raise ValueError(f"model must be one of {MODELS} (got {kind!r})")
 
     def forward(self, x, edge_index, lambda_max=None):
-        x = _input_dropout(x, self.dropout, self.training)
+        x = feature_dropout(x, self.dropout, self.training)
         x = self._conv(self.conv1, x, edge_index, lambda_max)
         x = Fn.dropout(x.relu(), self.dropout, self.training)
         return self._conv(self.conv2, x, edge_index, lambda_max)
@@ -81,16 +81,6 @@ class Net(torch.nn.Module):
         if self.kind in ('gcn', 'scnn'):
             return conv(x, edge_index)
         return conv(x, edge_index, lambda_max=lambda_max)
-
-
-def _input_dropout(x, p: float, training: bool):
-    """Dropout on dense or sparse CSR features (Kipf drops the nonzeros of
-    the sparse bag-of-words matrix)."""
-    if not training or p == 0.0 or x.layout == torch.strided:
-        return Fn.dropout(x, p, training)
-    vals = Fn.dropout(x.values(), p, True)
-    return torch.sparse_csr_tensor(x.crow_indices(), x.col_indices(), vals,
-                                   x.shape)
 
 
 def train_one(data, kind: str, seed: int, impl: str = 'ours',

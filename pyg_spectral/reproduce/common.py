@@ -60,6 +60,16 @@ def have_matplotlib() -> bool:
         return False
 
 
+def feature_dropout(x, p: float, training: bool):
+    """Dropout on dense or sparse CSR features (Kipf drops the nonzeros of
+    the sparse bag-of-words matrix)."""
+    if not training or p == 0.0 or x.layout == torch.strided:
+        return torch.nn.functional.dropout(x, p, training)
+    vals = torch.nn.functional.dropout(x.values(), p, True)
+    return torch.sparse_csr_tensor(x.crow_indices(), x.col_indices(), vals,
+                                   x.shape)
+
+
 # -- the one training / reporting loop of every reproduction -----------------
 
 def fit(train_epoch: Callable[[], float],
