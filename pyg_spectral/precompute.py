@@ -18,6 +18,12 @@ memory-mapped one, the mapped block ``N K c`` in the output dtype
 (unmapped before the next block): the peak stays below ``budget`` beyond
 what the operator and ``x`` already take.
 
+Resident memory follows the live buffers only if the allocator returns
+freed blocks to the system: glibc raises its mmap threshold after the first
+large free and then keeps freed blocks in the heap, so set
+``MALLOC_MMAP_THRESHOLD_=1048576`` (or run under jemalloc) where the budget
+must show in the process RSS (``benchmarks/bench_precompute.py`` does).
+
 Layout: node-major ``[N, K, C]`` (a mini-batch of nodes is one gather).
 On disk it is stored as column blocks ``block_{j}.npy`` ``[N, K, c_j]``
 (each written contiguously, so a block never touches its neighbours'
@@ -93,11 +99,15 @@ class TermStore(torch.utils.data.Dataset):
 
 def block_width(n: int, K: int, C: int, budget: Optional[int],
                 itemsize: int, out_itemsize: int, mapped: bool) -> int:
-    """Columns per block so that ``3 n c`` working values (and, when
-    ``mapped``, the ``n K c`` mapped output block) fit in ``budget``."""
+    """Columns per block so that ``3 n c`` working values, the ``n c``
+    storage-dtype copy of a term (and, when ``mapped``, the ``n K c``
+    mapped output block) fit in ``budget``."""
     if budget is None:
         return C
-    per_col = 3 * n * itemsize + (n * K * out_itemsize if mapped else 0)
+    # the block of x and two term buffers; the term cast to the storage
+    # dtype on its way out; the mapped output block
+    per_col = 3 * n * itemsize + n * out_itemsize + \
+        (n * K * out_itemsize if mapped else 0)
     c = budget // max(per_col, 1)
     if c < 1:
         raise ValueError(
@@ -171,6 +181,7 @@ def precompute_terms(x: Tensor, op: SparseOperator, K: int,
                     dst[:, k] = t
                 else:
                     dst[:, k] = t.to(dtype).numpy()
+            del t  # the last term buffer, before the next block allocates
         if path is not None:
             dst.flush()
             del dst  # unmapped: its pages leave this process

@@ -46,7 +46,7 @@ def test_terms_equal_dense_oracle_in_ram_and_mapped(basis, tmp_path):
     assert len(ram.blocks) == 1 and ram.shape == (n, K, C)
     assert rel_err(ram[torch.arange(n)], want) < 1e-12
     # a budget for 3 columns per block: 3 blocks of 3, 3, 1 columns
-    per_col = 3 * n * 8 + n * K * 8
+    per_col = 3 * n * 8 + n * 8 + n * K * 8
     mapped = precompute_terms(x, op, K, basis, budget=3 * per_col,
                               path=str(tmp_path))
     assert [b.shape[2] for b in mapped.blocks] == [3, 3, 1]
@@ -72,7 +72,7 @@ def test_numpy_memmap_features(tmp_path):
                                    np.float32, (n, C))
     xf[:] = np.random.default_rng(0).standard_normal((n, C))
     got = precompute_terms(xf, op, K, 'monomial',
-                           budget=2 * (3 * n * 4 + n * K * 4),
+                           budget=2 * (4 * n * 4 + n * K * 4),
                            path=str(tmp_path / 'terms'))
     want = precompute_terms(torch.from_numpy(np.array(xf)), op, K,
                             'monomial')
@@ -125,8 +125,8 @@ def test_loader_batches_cover_the_nodes_once():
 def test_budget_arithmetic_and_errors(tmp_path):
     n, K, C = 1000, 11, 128
     c = block_width(n, K, C, 10 ** 6, 4, 2, mapped=True)
-    assert c == 10 ** 6 // (3 * n * 4 + n * K * 2)
-    assert c * (3 * n * 4 + n * K * 2) <= 10 ** 6
+    per_col = 3 * n * 4 + n * 2 + n * K * 2
+    assert c == 10 ** 6 // per_col and c * per_col <= 10 ** 6
     assert block_width(n, K, C, None, 4, 4, False) == C
     ei, _ = random_graph(20, 50, directed=False, weighted=False)
     op = gcn_operator(ei, None, 20)

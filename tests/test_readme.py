@@ -9,3 +9,23 @@ def test_quickstart_runs():
     scope = {}
     exec(code.group(1), scope)
     assert tuple(scope['out'].shape) == (4, 8)
+
+
+def test_readme_sections_come_from_result_files():
+    """Importing benchmarks/update_readme.py writes nothing; its output is
+    the README's Benchmarks/Reproductions text, and the script holds no
+    measured number (digits only in file names and headings)."""
+    import importlib.util
+    root = os.path.join(os.path.dirname(__file__), '..')
+    readme = os.path.join(root, 'README.md')
+    before = open(readme).read()
+    path = os.path.join(root, 'benchmarks', 'update_readme.py')
+    spec = importlib.util.spec_from_file_location('update_readme', path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    assert open(readme).read() == before
+    assert mod.render() in before
+    src = open(path).read()
+    numbers = re.findall(r'(?<![\w.])\d+(?:\.\d+)?\s*(?:ms|s|x|%|GiB)\b',
+                         src)
+    assert numbers == [], numbers
