@@ -75,7 +75,8 @@ def feature_dropout(x, p: float, training: bool):
 def fit(train_epoch: Callable[[], float],
         validate: Callable[[], Dict[str, float]], epochs: int, *,
         monitor: str = 'val_loss', mode: str = 'min',
-        window: Optional[int] = None, keep: str = 'best',
+        window: Optional[int] = None, patience: Optional[int] = None,
+        ties: bool = False, keep: str = 'best',
         module: Optional[torch.nn.Module] = None,
         sync: Callable[[], None] = lambda: None) -> Dict:
     """Trains for at most ``epochs`` epochs and returns what the protocol
@@ -86,7 +87,9 @@ def fit(train_epoch: Callable[[], float],
     metrics (``val_*``, ``test_*``, ...), all recorded in ``history``.
     ``window``: stop once ``monitor`` is worse than the mean of the previous
     ``window`` epochs (Kipf & Welling with 10, GPR-GNN/BernNet/ChebNetII
-    with 200). ``keep='best'``: the metrics of the epoch with the best
+    with 200); ``patience``: stop after that many epochs without a new best
+    (``ties``: an equal score counts as new, as JacobiConv's code).
+    ``keep='best'``: the metrics of the epoch with the best
     ``monitor`` (and, given ``module``, its weights are restored);
     ``keep='last'``: the final epoch's.
 
@@ -99,6 +102,7 @@ def fit(train_epoch: Callable[[], float],
     sign = 1.0 if mode == 'min' else -1.0
     history: Dict[str, List[float]] = {'train_loss': []}
     best, best_epoch, result, state, times = math.inf, -1, {}, None, []
+    stale = 0
     for epoch in range(epochs):
         t0 = time.perf_counter()
         loss = train_epoch()
@@ -109,10 +113,14 @@ def fit(train_epoch: Callable[[], float],
         for k, v in metrics.items():
             history.setdefault(k, []).append(float(v))
         score = sign * float(metrics[monitor])
-        if keep == 'last' or score < best:
+        improved = score < best or (ties and score == best)
+        stale = 0 if improved else stale + 1
+        if keep == 'last' or improved:
             best, best_epoch, result = score, epoch, dict(metrics)
             if module is not None and keep == 'best':
                 state = copy.deepcopy(module.state_dict())
+        if patience is not None and stale > patience:
+            break
         past = history[monitor][-(window + 1):-1] if window else []
         if window and epoch > window and \
                 score > sign * sum(past) / len(past):
