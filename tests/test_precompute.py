@@ -12,7 +12,7 @@ import pytest
 import scipy.special as sp
 import torch
 
-from graphs import dense_gcn_operator, random_graph, rel_err
+from graphs import random_graph, rel_err
 from pyg_spectral.nn import (BernConv, ChebIIConv, Decoupled, GPRConv,
                              JacobiConv)
 from pyg_spectral.ops import gcn_operator, laplacian_operator

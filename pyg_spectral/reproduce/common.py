@@ -14,6 +14,7 @@ from typing import Callable, Dict, Iterable, List, Optional, Sequence
 
 import numpy as np
 import torch
+from torch import Tensor
 
 
 def progress(iterable: Iterable, total=None, desc=''):
@@ -112,7 +113,8 @@ def fit(train_epoch: Callable[[], float],
         history['train_loss'].append(float(loss))
         for k, v in metrics.items():
             history.setdefault(k, []).append(float(v))
-        score = sign * float(metrics[monitor])
+        score = sign * float(metrics[monitor]) if keep == 'best' or \
+            monitor in metrics else 0.0
         improved = score < best or (ties and score == best)
         stale = 0 if improved else stale + 1
         if keep == 'last' or improved:
@@ -130,6 +132,21 @@ def fit(train_epoch: Callable[[], float],
     return dict(result=result, history=history, epochs=len(times),
                 best_epoch=best_epoch,
                 sec_per_epoch=float(np.median(times)) if times else 0.0)
+
+
+def minibatches(n: int, batch_size: int, generator: torch.Generator,
+                device='cpu') -> Iterable[Tensor]:
+    """Shuffled index batches over ``range(n)`` (one epoch)."""
+    perm = torch.randperm(n, generator=generator).to(device)
+    for i in range(0, n, batch_size):
+        yield perm[i:i + batch_size]
+
+
+def cuda_sync(device) -> Callable[[], None]:
+    """Waits for ``device`` before an epoch's clock stops (no-op on CPU)."""
+    if torch.device(device).type == 'cuda':
+        return torch.cuda.synchronize
+    return lambda: None
 
 
 def bootstrap_ci(values, level: float = 0.95, n_boot: int = 1000,

@@ -14,15 +14,14 @@ batch 100, dropout 0.5 before the last layer.
 from __future__ import annotations
 
 import os
-import time
 from typing import Dict, List
 
 import numpy as np
 import torch
 import torch.nn.functional as Fn
 
-from .common import mean_std, progress, seed_everything, write_json, \
-    write_text
+from .common import (cuda_sync, fit, mean_std, minibatches, progress,
+                     seed_everything, write_json, write_text)
 
 MODELS = ['fc', 'scnn-exact', 'scnn-cheb', 'chebnet', 'gcn']
 # Defferrard et al. 2016, Table 3 (MNIST, full 60k training set)
@@ -97,26 +96,25 @@ def train_one(kind, graphs, clusters, data, seed, epochs, device,
     model = GraphCNN(kind, graphs, clusters, 10, **kw).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=5e-4)
     g = torch.Generator().manual_seed(seed)
-    times = []
-    for _ in range(epochs):
+
+    def train_epoch():
         model.train()
-        t0 = time.perf_counter()
-        perm = torch.randperm(Xtr.size(0), generator=g).to(device)
-        for i in range(0, perm.numel(), batch_size):
-            idx = perm[i:i + batch_size]
+        for idx in minibatches(Xtr.size(0), batch_size, g, device):
             opt.zero_grad()
-            Fn.cross_entropy(model(Xtr[idx]), ytr[idx]).backward()
+            loss = Fn.cross_entropy(model(Xtr[idx]), ytr[idx])
+            loss.backward()
             opt.step()
-        if device != 'cpu':
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - t0)
+        return loss.item()
+
+    # a fixed number of epochs, the final model (no validation set)
+    f = fit(train_epoch, dict, epochs, keep='last', sync=cuda_sync(device))
     model.eval()
     with torch.no_grad():
         pred = torch.cat([model(Xte[i:i + 500]).argmax(1)
                           for i in range(0, Xte.size(0), 500)])
     return dict(model=kind, seed=seed,
                 acc=100 * float((pred == yte).float().mean()),
-                sec_per_epoch=float(np.median(times)))
+                sec_per_epoch=f['sec_per_epoch'])
 
 
 def run(dataset: str, seeds: int, epochs: int, out_dir: str,

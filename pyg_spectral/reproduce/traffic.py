@@ -12,17 +12,15 @@ loss as the paper (``loss='mae'``: L1); the epoch with the best validation MAE i
 """
 from __future__ import annotations
 
-import copy
 import os
-import time
 from typing import Dict, List, Optional
 
 import numpy as np
 import torch
 import torch.nn.functional as Fn
 
-from .common import (have_matplotlib, mean_std, progress, seed_everything,
-                     write_json, write_text)
+from .common import (cuda_sync, fit, have_matplotlib, mean_std, minibatches,
+                     progress, seed_everything, write_json, write_text)
 
 # Yu et al. 2018, Table 2, PeMSD7(M), STGCN(Cheb): MAE / MAPE % / RMSE at
 # 15 / 30 / 45 min (reference for users who have PeMSD7's speed file)
@@ -88,33 +86,30 @@ def train_stgcn(ds, graph_conv: str, seed: int, epochs: int,
     tr, va, te = [{k: v.to(device) for k, v in ds.windows(s).items()}
                   for s in ('train', 'val', 'test')]
     ytr = ds.normalize(tr['y'])
-    best, best_state, times, curve = float('inf'), None, [], []
     g = torch.Generator().manual_seed(seed)
-    for _ in range(epochs):
+    crit = Fn.mse_loss if loss == 'mse' else Fn.l1_loss
+
+    def train_epoch():
         model.train()
-        t0 = time.perf_counter()
-        perm = torch.randperm(tr['x'].size(0), generator=g).to(device)
-        for i in range(0, perm.numel(), batch_size):
-            idx = perm[i:i + batch_size]
+        for idx in minibatches(tr['x'].size(0), batch_size, g, device):
             opt.zero_grad()
-            crit = Fn.mse_loss if loss == 'mse' else Fn.l1_loss
             err = crit(model(tr['x'][idx], ei, ew), ytr[idx])
             err.backward()
             opt.step()
         sched.step()
-        if device != 'cpu':
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - t0)
-        val_mae = float(np.mean(evaluate(model, ds, va, ei=ei,
-                                         ew=ew)['MAE']))
-        curve.append(val_mae)
-        if val_mae < best:
-            best, best_state = val_mae, copy.deepcopy(model.state_dict())
-    model.load_state_dict(best_state)
+        return err.item()
+
+    def validate():
+        return dict(val_mae=float(np.mean(evaluate(model, ds, va, ei=ei,
+                                                   ew=ew)['MAE'])))
+
+    # the weights of the epoch with the best validation MAE are restored
+    f = fit(train_epoch, validate, epochs, monitor='val_mae', keep='best',
+            module=model, sync=cuda_sync(device))
     res = evaluate(model, ds, te, keep_pred=True, ei=ei, ew=ew)
     return dict(model=f'STGCN({"Cheb" if graph_conv == "cheb" else "1st"})',
-                seed=seed, sec_per_epoch=float(np.median(times)),
-                val_curve=curve, **res)
+                seed=seed, sec_per_epoch=f['sec_per_epoch'],
+                val_curve=f['history']['val_mae'], **res)
 
 
 def evaluate(model, ds, w, keep_pred=False, batch_size=200, ei=None,
