@@ -31,32 +31,41 @@ sys.path.insert(0, os.path.dirname(HERE))
 
 
 class PeakRSS:
-    """Peak resident set size of this process while inside the block."""
+    """Peak resident set size of this process while inside the block: all
+    of it (``peak``, mapped file pages included) and its anonymous part
+    (``peak_anon``: memory the kernel cannot drop; mapped file pages are
+    page cache it reclaims under pressure)."""
 
     def __init__(self):
         self.peak = self.start = rss()
+        self.peak_anon = self.start_anon = rss('RssAnon')
         self._stop = threading.Event()
 
     def __enter__(self):
         self.start = self.peak = rss()
+        self.start_anon = self.peak_anon = rss('RssAnon')
         self._t = threading.Thread(target=self._run, daemon=True)
         self._t.start()
         return self
 
+    def _sample(self):
+        self.peak = max(self.peak, rss())
+        self.peak_anon = max(self.peak_anon, rss('RssAnon'))
+
     def _run(self):
         while not self._stop.wait(0.02):
-            self.peak = max(self.peak, rss())
+            self._sample()
 
     def __exit__(self, *exc):
         self._stop.set()
         self._t.join()
-        self.peak = max(self.peak, rss())
+        self._sample()
 
 
-def rss() -> int:
+def rss(field: str = 'VmRSS') -> int:
     with open('/proc/self/status') as f:
         for line in f:
-            if line.startswith('VmRSS:'):
+            if line.startswith(field + ':'):
                 return int(line.split()[1]) * 1024
     return 0
 
@@ -105,6 +114,7 @@ def phase_precompute(a) -> dict:
                                  dtype=getattr(torch, a.dtype))
         t = time.perf_counter() - t0
     return dict(precompute_s=t, rss_before=m.start, rss_peak=m.peak,
+                anon_before=m.start_anon, anon_peak=m.peak_anon,
                 budget=budget, blocks=len(terms.blocks),
                 block_width=int(terms.blocks[0].shape[2]),
                 terms_bytes=terms.nbytes(),
@@ -149,7 +159,8 @@ def phase_train(a) -> dict:
             epochs.append(dict(epoch_s=time.perf_counter() - t0,
                                read_s=read))
     return dict(train_nodes=int(train.numel()), epochs=epochs,
-                rss_train_peak=m.peak, rss_train_start=m.start)
+                rss_train_peak=m.peak, rss_train_start=m.start,
+                anon_train_peak=m.peak_anon)
 
 
 def main(argv=None):
@@ -166,6 +177,9 @@ def main(argv=None):
     p.add_argument('--epochs', type=int, default=2)
     p.add_argument('--dir', default='/tmp/pyg_spectral_precompute')
     p.add_argument('--phase', default=None)
+    p.add_argument('--only', nargs='+', default=None,
+                   help='rerun these phases, keep the others from the last '
+                   'results file (e.g. --only train)')
     p.add_argument('--out', default=os.path.join(HERE, 'results',
                                                  'precompute'))
     a = p.parse_args(argv)
@@ -177,10 +191,23 @@ def main(argv=None):
                   train=phase_train)[a.phase]
         print(json.dumps(fn(a)))
         return 0
-    res = dict(args={k: v for k, v in vars(a).items() if k != 'phase'})
+    res = dict(args={k: v for k, v in vars(a).items()
+                     if k not in ('phase', 'only')})
+    if a.only:
+        with open(a.out + '.json') as f:
+            res = json.load(f)
     for phase in ('graph', 'precompute', 'train'):
-        cmd = [sys.executable, os.path.abspath(__file__), '--phase', phase] \
-            + (argv if argv is not None else sys.argv[1:])
+        if a.only and phase not in a.only:
+            continue
+        args = argv if argv is not None else sys.argv[1:]
+        if '--only' in args:  # drop '--only x y' from the phase's argv
+            i = args.index('--only')
+            j = i + 1
+            while j < len(args) and not args[j].startswith('--'):
+                j += 1
+            args = args[:i] + args[j:]
+        cmd = [sys.executable, os.path.abspath(__file__), '--phase',
+               phase] + args
         # glibc: a fixed mmap threshold, so that freed buffers leave the
         # RSS (see pyg_spectral.precompute)
         env = dict(os.environ, MALLOC_MMAP_THRESHOLD_='1048576')
@@ -234,8 +261,10 @@ def write(res, a):
         lines.append(f"| epoch {i + 1} (reads from the mapped terms) | "
                      f"{e['epoch_s']:.1f} s (of which reading "
                      f"{e['read_s']:.1f} s) |")
-    lines.append(f"| peak RSS while training | "
-                 f"{tr['rss_train_peak'] / G:.2f} GiB |")
+    lines.append(f"| peak RSS while training: all / anonymous (the rest "
+                 f"is mapped page cache the kernel reclaims) | "
+                 f"{tr['rss_train_peak'] / G:.2f} GiB / "
+                 f"{tr.get('anon_train_peak', float('nan')) / G:.2f} GiB |")
     os.makedirs(os.path.dirname(a.out), exist_ok=True)
     with open(a.out + '.json', 'w') as f:
         json.dump(res, f, indent=1)

@@ -32,6 +32,7 @@ pages) with ``meta.json``; :class:`TermStore` reads rows of all blocks.
 from __future__ import annotations
 
 import json
+import mmap
 import os
 from typing import List, Optional, Sequence, Union
 
@@ -68,6 +69,10 @@ class TermStore(torch.utils.data.Dataset):
             meta = json.load(f)
         blocks = [np.load(os.path.join(path, f'block_{j}.npy'),
                           mmap_mode='r') for j in range(meta['blocks'])]
+        for b in blocks:  # rows are read at random: no readahead
+            mm = getattr(b, '_mmap', None)
+            if mm is not None and hasattr(mmap, 'MADV_RANDOM'):
+                mm.madvise(mmap.MADV_RANDOM)
         return cls(blocks, path)
 
     def __len__(self) -> int:

@@ -125,6 +125,14 @@ def _proj(x: Tensor, w: Tensor) -> Tensor:
     return (_rows(x, x.size(-1)) @ w).view(x.size(0), -1)
 
 
+def _per_column(weight: Tensor, width: int) -> Tensor:
+    """Coefficients ``[K, C]`` for the node view's ``width = M*C``
+    columns: repeated over the ``M`` signals (``[K, 1]`` broadcasts)."""
+    if weight.size(1) in (1, width):
+        return weight
+    return weight.repeat(1, width // weight.size(1))  # [K, M*C]
+
+
 def _cat(weight: Tensor) -> Tensor:
     K, C, F = weight.shape
     return weight.permute(1, 0, 2).reshape(C, K * F)  # [K,C,F] -> [C, K*F]
@@ -180,7 +188,7 @@ def filter_forward(op: SparseOperator, x: Tensor, weight: Optional[Tensor],
         return _clenshaw(op, lambda k: x[:, k].contiguous(), x.size(1), rec)
     if weight.dim() == 2:  # per-channel coefficients [K, C] or [K, 1]
         xn = _node_view(x)  # [N, M*C]
-        w = weight.repeat(1, xn.size(1) // weight.size(1))  # [K, M*C]
+        w = _per_column(weight, xn.size(1))  # [K, M*C] (or [K, 1])
         y = _clenshaw(op, lambda k: xn * w[k], weight.size(0), rec)
         return y.view(x.shape)
     if order == 'project_first':
@@ -209,7 +217,7 @@ def filter_backward(op: SparseOperator, op_t: SparseOperator, x: Tensor,
     if weight.dim() == 2:  # per-channel coefficients: one pass over G_k
         K, C = weight.shape
         xn, gn = _node_view(x), _node_view(grad)  # [N, M*C]
-        w = weight.repeat(1, xn.size(1) // C)  # [K, M*C]
+        w = _per_column(weight, xn.size(1))  # [K, M*C] (or [K, 1])
         gx = torch.zeros_like(gn) if need_x else None
         gw = weight.new_empty(K, xn.size(1)) if need_w else None
         for k, g in enumerate(_terms(op_t, gn, K, rec)):
@@ -470,7 +478,7 @@ def _composed(op: SparseOperator, x: Tensor, weight: Tensor,
     """The filter as differentiable ``spmm`` ops (stores the K terms)."""
     if weight.dim() == 2:  # coefficients [K, C] or [K, 1]
         xn = _node_view(x)  # [N, M*C]
-        w = weight.repeat(1, xn.size(1) // weight.size(1))  # [K, M*C]
+        w = _per_column(weight, xn.size(1))  # [K, M*C] (or [K, 1])
         return clenshaw(op, lambda k: xn * w[k], weight.size(0),
                         rec).view(x.shape)
     K, C, F = weight.shape
