@@ -110,3 +110,35 @@ def dense_cheb_filter(S, x, weight):
 def rel_err(a, b):
     a, b = a.detach().double(), b.detach().double()
     return float((a - b).abs().max() / b.abs().max().clamp_min(1e-30))
+
+
+def run_ddp_example(*args, timeout=300):
+    """Runs examples/distributed_chebconv.py with ``--check`` in its own
+    session (a timeout kills the ranks too, not just the launcher); skips
+    when gloo cannot open loopback sockets (exit code 3), else asserts the
+    example reported OK."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    import pytest
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    proc = subprocess.Popen(
+        [sys.executable, os.path.join(root, 'examples',
+                                      'distributed_chebconv.py'), *args,
+         '--check', '--timeout', '60'],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=root,
+        start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, err = proc.communicate()
+        pytest.fail(f'DDP example still running after {timeout} s:\n'
+                    + out + err)
+    if proc.returncode == 3:  # the example's RENDEZVOUS_FAILED
+        pytest.skip('gloo cannot open loopback sockets here: '
+                    + err.strip().splitlines()[0])
+    assert proc.returncode == 0, out + err
+    assert 'OK' in out.splitlines()[-1]

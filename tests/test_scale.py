@@ -4,9 +4,6 @@ independent computation (PyG's ChebConv on the same subgraphs; one process
 on the whole batch)."""
 import importlib.util
 import os
-import signal
-import subprocess
-import sys
 
 import pytest
 import torch
@@ -14,7 +11,7 @@ import torch_geometric.nn as pygnn
 import torch_geometric.typing
 from torch_geometric.data import Data
 
-from graphs import random_graph, rel_err
+from graphs import random_graph, rel_err, run_ddp_example
 from pyg_spectral.datasets import default_planetoid_root
 from pyg_spectral.nn import ChebConv
 
@@ -76,22 +73,4 @@ def test_ddp_gradients_equal_single_process():
     """2 processes (gloo) with DistributedDataParallel: the averaged
     gradients and the parameters after 3 SGD steps equal one process
     training on the whole batch (float64)."""
-    # its own session, so that a timeout kills the ranks too, not just the
-    # launcher
-    proc = subprocess.Popen(
-        [sys.executable, os.path.join(ROOT, 'examples',
-                                      'distributed_chebconv.py'),
-         '--world-size', '2', '--steps', '3', '--check', '--timeout', '60'],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
-        start_new_session=True)
-    try:
-        out, err = proc.communicate(timeout=300)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        out, err = proc.communicate()
-        pytest.fail('DDP example still running after 300 s:\n' + out + err)
-    if proc.returncode == 3:  # the example's RENDEZVOUS_FAILED
-        pytest.skip('gloo cannot open loopback sockets here: '
-                    + err.strip().splitlines()[0])
-    assert proc.returncode == 0, out + err
-    assert 'OK' in out.splitlines()[-1]
+    run_ddp_example('--world-size', '2', '--steps', '3')

@@ -22,7 +22,8 @@ import torch
 import torch.nn.functional as Fn
 
 from ..ops import estimate_lambda_max
-from .common import (feature_dropout, fit, have_matplotlib, mean_std, progress,
+from .common import (feature_dropout, fit, full_batch_eval,
+                     full_batch_step, have_matplotlib, mean_std, progress,
                      seed_everything, write_json, write_text)
 
 # Kipf & Welling 2017, Table 2 (GCN) and Table 3 (Chebyshev K=k <-> PyG k+1,
@@ -101,38 +102,25 @@ def train_one(data, kind: str, seed: int, impl: str = 'ours',
     if impl == 'ours' and sparse_features:
         x = x.to_sparse_csr()  # bag-of-words: ~99 % zeros
 
+    def forward():
+        return model(x, ei, lam)
+
     def train_epoch():
-        model.train()
-        opt.zero_grad()
-        out = model(x, ei, lam)
-        loss = Fn.cross_entropy(out[data.train_mask], y[data.train_mask])
-        loss.backward()
-        opt.step()
-        return loss.item()
+        return full_batch_step(model, opt, forward, y, data.train_mask)
 
     def validate():
-        model.eval()
-        with torch.no_grad():
-            out = model(x, ei, lam)
-        return dict(val_loss=Fn.cross_entropy(out[data.val_mask],
-                                              y[data.val_mask]),
-                    val_acc=accuracy(out, y, data.val_mask))
+        return full_batch_eval(model, forward, y, dict(val=data.val_mask))
 
     # the final model is reported (Kipf: stop when the validation loss
     # exceeds the mean of the previous `patience` epochs)
     fitted = fit(train_epoch, validate, epochs, window=patience,
                  keep='last')
-    model.eval()
-    with torch.no_grad():
-        test_acc = accuracy(model(x, ei, lam), y, data.test_mask)
+    test_acc = full_batch_eval(model, forward, y, dict(test=data.test_mask),
+                               losses=())['test_acc']
     return dict(seed=seed, model=kind, impl=impl, test_acc=100 * test_acc,
                 epochs=fitted['epochs'],
                 sec_per_epoch=fitted['sec_per_epoch'],
                 history=fitted['history'])
-
-
-def accuracy(out, y, mask) -> float:
-    return float((out.argmax(1)[mask] == y[mask]).float().mean())
 
 
 def run(datasets: List[str], models: List[str], seeds: int, epochs: int,

@@ -134,6 +134,35 @@ def fit(train_epoch: Callable[[], float],
                 sec_per_epoch=float(np.median(times)) if times else 0.0)
 
 
+def full_batch_step(model: torch.nn.Module, opt, forward: Callable[[], Tensor],
+                    y: Tensor, mask: Tensor) -> float:
+    """One full-batch training step of node classification (cross-entropy
+    on the ``mask`` nodes); returns the loss."""
+    model.train()
+    opt.zero_grad()
+    loss = torch.nn.functional.cross_entropy(forward()[mask], y[mask])
+    loss.backward()
+    opt.step()
+    return loss.item()
+
+
+def full_batch_eval(model: torch.nn.Module, forward: Callable[[], Tensor],
+                    y: Tensor, masks: Dict[str, Tensor],
+                    losses: Sequence[str] = ('val', )) -> Dict[str, float]:
+    """``{name}_acc`` for every mask (and ``{name}_loss`` for those in
+    ``losses``) of the model in eval mode."""
+    model.eval()
+    with torch.no_grad():
+        out = forward()
+    res = {}
+    for name, m in masks.items():
+        res[f'{name}_acc'] = float((out[m].argmax(1) == y[m]).float().mean())
+        if name in losses:
+            res[f'{name}_loss'] = float(
+                torch.nn.functional.cross_entropy(out[m], y[m]))
+    return res
+
+
 def minibatches(n: int, batch_size: int, generator: torch.Generator,
                 device='cpu') -> Iterable[Tensor]:
     """Shuffled index batches over ``range(n)`` (one epoch)."""

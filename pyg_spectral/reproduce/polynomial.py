@@ -37,7 +37,8 @@ import numpy as np
 import torch
 import torch.nn.functional as Fn
 
-from .common import (bootstrap_ci, feature_dropout, fit, group_runs, markdown_table,
+from .common import (bootstrap_ci, feature_dropout, fit, full_batch_eval,
+                     full_batch_step, group_runs, markdown_table,
                      progress, seed_everything, write_json, write_text)
 
 # Test accuracy (%), random 60/20/20 splits: GCN, ChebNet, GPR-GNN and
@@ -187,10 +188,6 @@ def _features(data, kind: str, impl: str):
     return data.x.to_sparse_csr()
 
 
-def _accuracy(out, y, mask) -> float:
-    return float((out.argmax(1)[mask] == y[mask]).float().mean())
-
-
 def train_one(data, kind: str, split: int, epochs: int = 1000,
               window: int = 200, dataset: str = '') -> Dict:
     seed_everything(split)
@@ -200,21 +197,14 @@ def train_one(data, kind: str, split: int, epochs: int = 1000,
     opt = torch.optim.Adam(model.param_groups())
     x, ei, y = _features(data, kind, 'ours'), data.edge_index, data.y
 
+    def forward():
+        return model(x, ei)
+
     def train_epoch():
-        model.train()
-        opt.zero_grad()
-        loss = Fn.cross_entropy(model(x, ei)[tr], y[tr])
-        loss.backward()
-        opt.step()
-        return loss.item()
+        return full_batch_step(model, opt, forward, y, tr)
 
     def validate():
-        model.eval()
-        with torch.no_grad():
-            out = model(x, ei)
-        return dict(val_loss=Fn.cross_entropy(out[va], y[va]),
-                    val_acc=_accuracy(out, y, va),
-                    test_acc=_accuracy(out, y, te))
+        return full_batch_eval(model, forward, y, dict(val=va, test=te))
 
     if kind == 'jacobiconv':  # its authors' selection and stopping
         f = fit(train_epoch, validate, epochs, monitor='val_acc',
