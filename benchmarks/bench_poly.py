@@ -4,7 +4,8 @@ on this package's engine vs their authors' propagate-K-times algorithms
 same inputs and parameters. One step = forward + backward of
 ``out.square().mean()`` with respect to ``x`` and the filter's parameters;
 median of ``--repeats`` after a warm-up; peak memory of one step (RSS
-high-water mark above the live inputs).
+high-water mark above the live inputs, measured in a child process whose
+malloc returns large frees to the OS, as bench_conv.py).
 
     python benchmarks/bench_poly.py                    # Cora, 100k, 1M
     python benchmarks/bench_poly.py --cases cora
@@ -14,7 +15,9 @@ Writes benchmarks/results/poly_cpu.md (and .json).
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import subprocess
 import sys
 
 import torch
@@ -66,40 +69,78 @@ def step(layer, x, ei):
     return run
 
 
+def pair(name, C):
+    """Ours and the reference with the same (perturbed) parameters."""
+    torch.manual_seed(0)
+    make_ours, make_ref = FILTERS[name]
+    ours, theirs = make_ours(C), make_ref(C)
+    with torch.no_grad():
+        for p_ in ours.parameters():
+            p_.add_(0.1 * torch.randn_like(p_))
+    theirs.load_state_dict(ours.state_dict(), strict=False)
+    return ours, theirs
+
+
+def memory_rows(a):
+    """Peak memory of one step (after a warm-up step) per case and filter;
+    run in a child whose malloc returns every large free to the OS."""
+    for case in cases(a.cases):
+        torch.manual_seed(0)
+        x = torch.randn(case['n'], case['C'], requires_grad=True)
+        for name in a.filters:
+            ours, theirs = pair(name, case['C'])
+            mem = {}
+            for key, layer in (('ours_mem', ours), ('ref_mem', theirs)):
+                step(layer, x, case['ei'])()
+                mem[key] = peak_memory(step(layer, x, case['ei']))
+            print(json.dumps(dict(case=case['key'], filter=name, **mem)),
+                  flush=True)
+
+
+def memory_in_child(argv):
+    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_='65536')
+    out = subprocess.run([sys.executable, __file__, '--memory-child', *argv],
+                         env=env, capture_output=True, text=True,
+                         check=True).stdout
+    return {(r['case'], r['filter']): r for r in
+            map(json.loads, (ln for ln in out.splitlines()
+                             if ln.startswith('{')))}
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--cases', nargs='+', default=['cora', '100k', '1m'])
     p.add_argument('--filters', nargs='+', default=list(FILTERS))
     p.add_argument('--repeats', type=int, default=5)
+    p.add_argument('--memory-child', action='store_true')
     p.add_argument('--out', default=os.path.join(
         os.path.dirname(__file__), 'results', 'poly_cpu'))
     a = p.parse_args(argv)
+    if a.memory_child:
+        memory_rows(a)
+        return 0
+    mem = memory_in_child(['--cases', *a.cases, '--filters', *a.filters])
     rows = []
     for case in cases(a.cases):
         torch.manual_seed(0)
         x = torch.randn(case['n'], case['C'], requires_grad=True)
         ei = case['ei']
         for name in a.filters:
-            make_ours, make_ref = FILTERS[name]
-            ours, theirs = make_ours(case['C']), make_ref(case['C'])
-            with torch.no_grad():  # the same (perturbed) parameters
-                for p_ in ours.parameters():
-                    p_.add_(0.1 * torch.randn_like(p_))
-            theirs.load_state_dict(ours.state_dict(), strict=False)
+            ours, theirs = pair(name, case['C'])
             a_out, b_out = ours(x, ei), theirs(x, ei)
             err = float((a_out - b_out).abs().max() / b_out.abs().max())
             reps = a.repeats if case['n'] < 500_000 else max(a.repeats // 2,
                                                              2)
             t_ours = median_time(step(ours, x, ei), reps)
             t_ref = median_time(step(theirs, x, ei), reps)
-            m_ours = peak_memory(step(ours, x, ei))
-            m_ref = peak_memory(step(theirs, x, ei))
+            m = mem[(case['key'], name)]
             rows.append(dict(case=case['key'], name=case['name'],
                              filter=name, ours_s=t_ours, ref_s=t_ref,
-                             ours_mem=m_ours, ref_mem=m_ref, rel_err=err))
+                             ours_mem=m['ours_mem'], ref_mem=m['ref_mem'],
+                             rel_err=err))
             print(rows[-1], flush=True)
-    md = [f'# Polynomial filters vs their authors\' propagate-K-times code '
-          f'(CPU)\n', f'{stamp()}, {machine()}; `python '
+    md = ['# Polynomial filters vs their authors\' propagate-K-times code '
+          '(CPU)\n', f'{stamp()}, {machine()}; `python '
           f'benchmarks/bench_poly.py`. One step: forward + backward of a K = '
           f'10 filter at width C (x and the filter\'s parameters get '
           f'gradients), median of {a.repeats}; peak memory of one step. '
