@@ -40,7 +40,7 @@ def _polynomial(args) -> int:
     from .reproduce import polynomial
     res = polynomial.run(args.datasets, args.models or polynomial.MODELS,
                          args.splits, args.epochs, args.root, args.out,
-                         args.download, not args.no_timing)
+                         args.download, not args.no_timing, args.impl)
     print(res['markdown'])
     print(f'wrote {os.path.join(args.out, "polynomial.md")} and '
           f'polynomial.json')
@@ -92,6 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument('--download', action='store_true')
     q.add_argument('--no-timing', action='store_true',
                    help='skip the time-per-epoch comparison')
+    q.add_argument('--impl', default='ours', choices=['ours', 'reference'],
+                   help="reference: train the authors' propagate-K-times "
+                   "filters (PyG's layers for gcn/chebnet) instead")
     q.add_argument('--out', default='benchmarks/results/polynomial')
     q.set_defaults(func=_polynomial)
     t = exp.add_parser(
