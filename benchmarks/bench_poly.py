@@ -69,11 +69,11 @@ def step(layer, x, ei):
     return run
 
 
-def pair(name, C):
+def pair(name, C, device='cpu'):
     """Ours and the reference with the same (perturbed) parameters."""
     torch.manual_seed(0)
     make_ours, make_ref = FILTERS[name]
-    ours, theirs = make_ours(C), make_ref(C)
+    ours, theirs = make_ours(C).to(device), make_ref(C).to(device)
     with torch.no_grad():
         for p_ in ours.parameters():
             p_.add_(0.1 * torch.randn_like(p_))
@@ -113,41 +113,50 @@ def main(argv=None):
     p.add_argument('--filters', nargs='+', default=list(FILTERS))
     p.add_argument('--repeats', type=int, default=5)
     p.add_argument('--memory-child', action='store_true')
+    p.add_argument('--device', default='cpu',
+                   help="'cuda': time with CUDA events, peak memory from "
+                   "torch.cuda (gpu_check.sh)")
     p.add_argument('--out', default=os.path.join(
         os.path.dirname(__file__), 'results', 'poly_cpu'))
     a = p.parse_args(argv)
     if a.memory_child:
         memory_rows(a)
         return 0
-    mem = memory_in_child(['--cases', *a.cases, '--filters', *a.filters])
+    dev = a.device
+    mem = {} if dev != 'cpu' else memory_in_child(
+        ['--cases', *a.cases, '--filters', *a.filters])
     rows = []
     for case in cases(a.cases):
         torch.manual_seed(0)
-        x = torch.randn(case['n'], case['C'], requires_grad=True)
-        ei = case['ei']
+        x = torch.randn(case['n'], case['C'], device=dev, requires_grad=True)
+        ei = case['ei'].to(dev)
         for name in a.filters:
-            ours, theirs = pair(name, case['C'])
+            ours, theirs = pair(name, case['C'], dev)
             a_out, b_out = ours(x, ei), theirs(x, ei)
             err = float((a_out - b_out).abs().max() / b_out.abs().max())
             reps = a.repeats if case['n'] < 500_000 else max(a.repeats // 2,
                                                              2)
-            t_ours = median_time(step(ours, x, ei), reps)
-            t_ref = median_time(step(theirs, x, ei), reps)
-            m = mem[(case['key'], name)]
+            t_ours = median_time(step(ours, x, ei), reps, device=dev)
+            t_ref = median_time(step(theirs, x, ei), reps, device=dev)
+            m = mem.get((case['key'], name)) or dict(
+                ours_mem=peak_memory(step(ours, x, ei), dev),
+                ref_mem=peak_memory(step(theirs, x, ei), dev))
             rows.append(dict(case=case['key'], name=case['name'],
                              filter=name, ours_s=t_ours, ref_s=t_ref,
                              ours_mem=m['ours_mem'], ref_mem=m['ref_mem'],
                              rel_err=err))
             print(rows[-1], flush=True)
     md = ['# Polynomial filters vs their authors\' propagate-K-times code '
-          '(CPU)\n', f'{stamp()}, {machine()}; `python '
+          f'({dev.upper()})\n', f'{stamp()}, {machine()}; `python '
           f'benchmarks/bench_poly.py`. One step: forward + backward of a K = '
           f'10 filter at width C (x and the filter\'s parameters get '
           f'gradients), median of {a.repeats}; peak memory of one step. '
           f'Reference: GPR_prop, Bern_prop, ChebnetII_prop and JacobiConv\'s '
           f'PolyConvFrame as the authors wrote them (PyG MessagePassing, all '
           f'terms kept), same parameters; "rel. err." their outputs vs ours '
-          f'(JacobiConv: a = b = 1, where both recurrences agree).\n',
+          f'(JacobiConv: a = b = 1, where both recurrences agree).'
+          + (f' Device: {torch.cuda.get_device_name()}.' if dev == 'cuda'
+             else '') + '\n',
           '| graph | filter | ours | reference | speed-up | peak mem ours '
           '| peak mem ref | memory ratio | rel. err. |',
           '|---|---|---:|---:|---:|---:|---:|---:|---:|']
