@@ -55,6 +55,9 @@ SECTIONS = [
     ('\n### A 2M-node graph on the 2-core CPU (`python '
      'benchmarks/bench_large.py`, `benchmarks/results/large_cpu.md`)\n',
      [lambda: body('large_cpu.md'), lambda: note('large_cpu')]),
+    ('\n### Polynomial filters vs their authors\' code (`python '
+     'benchmarks/bench_poly.py`, `benchmarks/results/poly_cpu.md`)\n',
+     [lambda: body('poly_cpu.md', 2), lambda: note('poly_cpu')]),
     ('\n### Precompute mode at papers100M shape (`python '
      'benchmarks/bench_precompute.py`, `benchmarks/results/precompute.md`)\n',
      [lambda: body('precompute.md', 2), lambda: note('precompute')]),
@@ -62,6 +65,10 @@ SECTIONS = [
     ('### Polynomial filters (`python -m pyg_spectral reproduce '
      'polynomial`, `benchmarks/results/polynomial/`)\n',
      [lambda: body('polynomial/polynomial.md'),
+      '\nThe authors\' own filters (PyG\'s GCNConv for GCN) trained in the '
+      'same protocol (`--impl reference --no-timing`, '
+      '`benchmarks/results/polynomial_reference/`):\n',
+      lambda: body('polynomial_reference/polynomial.md', 2),
       lambda: note('polynomial')]),
     ('\n### Citation (`python -m pyg_spectral reproduce citation`, '
      '`benchmarks/results/citation/`)\n',

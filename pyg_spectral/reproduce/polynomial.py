@@ -328,6 +328,9 @@ def to_markdown(summary: List[Dict], splits: int, epochs: int,
             f'ChebNet), same weights and sparse CSR features, interleaved '
             f'(PyG\'s ChebConv takes no sparse input: dense features); '
             f'"filter" the filter alone, forward + backward.\n\n')
+    timed = any('time_ours' in s for s in summary)
+    if not timed:
+        head = head.split(' Time: ')[0] + '\n\n'
     rows = []
     for s in summary:
         paper = '—' if s['paper'] is None else f"{s['paper']:.2f}"
@@ -342,8 +345,10 @@ def to_markdown(summary: List[Dict], splits: int, epochs: int,
             f"{s['time_reference_filter'] / s['time_ours_filter']:.1f}x"]
         rows.append([s['dataset'], LABELS[s['model']],
                      f"{s['test_acc_mean']:.2f} ± {s['test_acc_ci95']:.2f}",
-                     paper, gap, f"{s['epochs_mean']:.0f}"] + timing)
-    return head + markdown_table(
-        ['dataset', 'model', 'accuracy', 'paper', 'Δ', 'epochs',
-         'epoch ms ours / ref', 'speed-up', 'filter ms ours / ref',
-         'filter speed-up'], rows, 'llrrrrrrrr')
+                     paper, gap, f"{s['epochs_mean']:.0f}"] +
+                    (timing if timed else []))
+    header = ['dataset', 'model', 'accuracy', 'paper', 'Δ', 'epochs']
+    if timed:
+        header += ['epoch ms ours / ref', 'speed-up', 'filter ms ours / ref',
+                   'filter speed-up']
+    return head + markdown_table(header, rows, 'll' + 'r' * (len(header) - 2))
