@@ -44,6 +44,8 @@ from .common import (bootstrap_ci, feature_dropout, fit, full_batch_eval,
 # Test accuracy (%), random 60/20/20 splits: GCN, ChebNet, GPR-GNN and
 # BernNet from BernNet (He et al. 2021), Table 3; ChebNetII from its paper
 # (He, Wei, Wen 2022), Table 3; JacobiConv from Wang & Zhang 2022, Table 3.
+# (Written down without the tables' text at hand -- the stored copies of the
+# papers were not readable here: to be checked against the PDFs.)
 PAPER = {
     'gcn': {'Cora': 86.98, 'CiteSeer': 76.50},
     'chebnet': {'Cora': 86.67, 'CiteSeer': 79.11},
