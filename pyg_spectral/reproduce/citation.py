@@ -23,8 +23,9 @@ import torch.nn.functional as Fn
 
 from ..ops import estimate_lambda_max
 from .common import (feature_dropout, fit, full_batch_eval,
-                     full_batch_step, have_matplotlib, mean_std, progress,
-                     seed_everything, write_json, write_text)
+                     full_batch_step, group_runs, have_matplotlib,
+                     markdown_table, mean_std, progress, seed_everything,
+                     write_json, write_text)
 
 # Kipf & Welling 2017, Table 2 (GCN) and Table 3 (Chebyshev K=k <-> PyG k+1,
 # MLP); order Cora, CiteSeer, PubMed.
@@ -151,11 +152,9 @@ def run(datasets: List[str], models: List[str], seeds: int, epochs: int,
 
 
 def summarize(runs: List[Dict]) -> List[Dict]:
-    groups: Dict = {}
-    for r in runs:
-        groups.setdefault((r['dataset'], r['model'], r['impl']), []).append(r)
     out = []
-    for (ds, m, impl), rs in groups.items():
+    for (ds, m, impl), rs in group_runs(runs, ('dataset', 'model',
+                                               'impl')).items():
         mu, sd = mean_std(r['test_acc'] for r in rs)
         tm, _ = mean_std(r['sec_per_epoch'] for r in rs)
         out.append(dict(dataset=ds, model=m, impl=impl, test_acc_mean=mu,
@@ -173,22 +172,17 @@ def _label(m: str) -> str:
 
 
 def to_markdown(summary: List[Dict], seeds: int) -> str:
-    lines = [
-        f'Test accuracy (%), mean ± std over {seeds} seed(s), public '
-        f'Planetoid split, Kipf & Welling protocol. K = number of Chebyshev '
-        f'terms (PyG); Kipf & Welling\'s "K" is PyG K − 1. Paper: Kipf & '
-        f'Welling 2017, Tables 2–3.', '',
-        '| dataset | model | layers | accuracy | paper | s / epoch |',
-        '|---|---|---|---:|---:|---:|'
-    ]
-    for s in summary:
-        paper = '—' if s['paper'] is None else f"{s['paper']:.1f}"
-        lines.append(
-            f"| {s['dataset']} | {_label(s['model'])} | "
-            f"{'pyg_spectral' if s['impl'] == 'ours' else 'PyG'} | "
-            f"{s['test_acc_mean']:.1f} ± {s['test_acc_std']:.1f} | {paper} | "
-            f"{s['sec_per_epoch'] * 1e3:.1f} ms |")
-    return '\n'.join(lines) + '\n'
+    head = (f'Test accuracy (%), mean ± std over {seeds} seed(s), public '
+            f'Planetoid split, Kipf & Welling protocol. K = number of '
+            f'Chebyshev terms (PyG); Kipf & Welling\'s "K" is PyG K − 1. '
+            f'Paper: Kipf & Welling 2017, Tables 2–3.\n\n')
+    rows = [[s['dataset'], _label(s['model']),
+             'pyg_spectral' if s['impl'] == 'ours' else 'PyG',
+             f"{s['test_acc_mean']:.1f} ± {s['test_acc_std']:.1f}",
+             '—' if s['paper'] is None else f"{s['paper']:.1f}",
+             f"{s['sec_per_epoch'] * 1e3:.1f} ms"] for s in summary]
+    return head + markdown_table(['dataset', 'model', 'layers', 'accuracy',
+                                  'paper', 's / epoch'], rows, 'lllrrr')
 
 
 def plot_curves(runs: List[Dict], path: str) -> None:

@@ -20,8 +20,9 @@ import numpy as np
 import torch
 import torch.nn.functional as Fn
 
-from .common import (cuda_sync, fit, mean_std, minibatches, progress,
-                     seed_everything, write_json, write_text)
+from .common import (cuda_sync, fit, group_runs, markdown_table, mean_std,
+                     minibatches, progress, seed_everything, write_json,
+                     write_text)
 
 MODELS = ['fc', 'scnn-exact', 'scnn-cheb', 'chebnet', 'gcn']
 # Defferrard et al. 2016, Table 3 (MNIST, full 60k training set)
@@ -150,28 +151,27 @@ def run(dataset: str, seeds: int, epochs: int, out_dir: str,
 
 def _report(runs, dataset, seeds, epochs, device, n_tr, n_te, out_dir):
     rows = []
-    for key in dict.fromkeys((r['graph'], r['model']) for r in runs):
-        rs = [r for r in runs if (r['graph'], r['model']) == key]
+    for key, rs in group_runs(runs, ('graph', 'model')).items():
         mu, sd = mean_std(r['acc'] for r in rs)
         rows.append(dict(graph=key[0], model=key[1], acc_mean=mu, acc_std=sd,
                          seeds=len(rs), sec_per_epoch=float(np.mean(
                              [r['sec_per_epoch'] for r in rs]))))
     where = torch.cuda.get_device_name() if device != 'cpu' else 'CPU'
-    lines = [
-        f'{dataset}: {n_tr} train / {n_te} test images (stratified, seed 0)'
-        f', GC32-P4-GC64-P4-FC512, {epochs} epochs, mean ± std over '
-        f'{seeds} seeds, trained on {where}. ChebNet K=25 (PyG K = number '
-        f'of terms), SCNN 25 cubic B-splines (chebyshev mode K=50), GCN '
-        f'first order. Paper (Defferrard et al. 2016, Table 3, MNIST with '
-        f'60,000 training images): Spline 97.15, Chebyshev 99.14.', '',
-        '| graph | model | test accuracy (%) | paper | s / epoch |',
-        '|---|---|---:|---:|---:|']
+    head = (f'{dataset}: {n_tr} train / {n_te} test images (stratified, '
+            f'seed 0), GC32-P4-GC64-P4-FC512, {epochs} epochs, mean ± std '
+            f'over {seeds} seeds, trained on {where}. ChebNet K=25 (PyG K = '
+            f'number of terms), SCNN 25 cubic B-splines (chebyshev mode '
+            f'K=50), GCN first order. Paper (Defferrard et al. 2016, Table 3, '
+            f'MNIST with 60,000 training images): Spline 97.15, Chebyshev '
+            f'99.14.\n\n')
+    cells = []
     for r in rows:
         p = PAPER.get(r['model']) if dataset == 'mnist' else None
-        lines.append(f"| {r['graph']} | {r['model']} | {r['acc_mean']:.2f} "
-                     f"± {r['acc_std']:.2f} | {p if p else '—'} | "
-                     f"{r['sec_per_epoch']:.2f} |")
-    md = '\n'.join(lines) + '\n'
+        cells.append([r['graph'], r['model'],
+                      f"{r['acc_mean']:.2f} ± {r['acc_std']:.2f}",
+                      p if p else '—', f"{r['sec_per_epoch']:.2f}"])
+    md = head + markdown_table(['graph', 'model', 'test accuracy (%)',
+                                'paper', 's / epoch'], cells, 'llrrr')
     write_text(os.path.join(out_dir, f'{dataset}.md'), md)
     write_json(os.path.join(out_dir, f'{dataset}.json'),
                dict(rows=rows, runs=runs))

@@ -19,8 +19,9 @@ import numpy as np
 import torch
 import torch.nn.functional as Fn
 
-from .common import (cuda_sync, fit, have_matplotlib, mean_std, minibatches,
-                     progress, seed_everything, write_json, write_text)
+from .common import (cuda_sync, fit, group_runs, have_matplotlib, mean_std,
+                     minibatches, progress, seed_everything, write_json,
+                     write_text)
 
 # Yu et al. 2018, Table 2, PeMSD7(M), STGCN(Cheb): MAE / MAPE % / RMSE at
 # 15 / 30 / 45 min (reference for users who have PeMSD7's speed file)
@@ -155,8 +156,7 @@ def summarize(base, runs):
     rows = [dict(model=k, seeds=0, **{m: [(v, 0.0) for v in vals]
                                      for m, vals in r.items()})
             for k, r in base.items()]
-    for name in dict.fromkeys(r['model'] for r in runs):
-        rs = [r for r in runs if r['model'] == name]
+    for (name, ), rs in group_runs(runs, ('model', )).items():
         row = dict(model=name, seeds=len(rs),
                    sec_per_epoch=float(np.mean([r['sec_per_epoch']
                                                 for r in rs])))
