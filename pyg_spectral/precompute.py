@@ -143,12 +143,16 @@ def precompute_terms(x: Tensor, op: SparseOperator, K: int,
             itself exceeds ``budget``).
         dtype: storage dtype (default ``x``'s; ``torch.float16`` halves the
             disk footprint, the recurrence still runs in ``x``'s dtype).
+
+    The recurrence runs on ``op``'s device (a CUDA operator with ``x`` on
+    the host or on disk works: each column block is moved over); the terms
+    are stored on the host, in RAM or on disk.
     """
     check_K(K)
     n, C = x.shape
     work = torch.float32 if isinstance(x, np.ndarray) else x.dtype
     op = op.to(dtype=work)
-    if isinstance(x, Tensor):
+    if isinstance(x, Tensor) and x.device == op.device:
         check_op_and_x(op, x)
     elif op.num_nodes != n:
         raise ValueError(f"x has {n} rows but op has {op.num_nodes} nodes")
@@ -174,6 +178,7 @@ def precompute_terms(x: Tensor, op: SparseOperator, K: int,
         xb = x[:, c0:c1]
         xb = torch.from_numpy(np.ascontiguousarray(xb, dtype=_NP[work])) \
             if isinstance(xb, np.ndarray) else xb.contiguous()
+        xb = xb.to(op.device)  # (a GPU operator computes, the host stores)
         if path is None:
             dst = torch.empty((n, K, c1 - c0), dtype=dtype)
         else:
@@ -185,7 +190,7 @@ def precompute_terms(x: Tensor, op: SparseOperator, K: int,
                 if path is None:
                     dst[:, k] = t
                 else:
-                    dst[:, k] = t.to(dtype).numpy()
+                    dst[:, k] = t.to(dtype).cpu().numpy()
             del t  # the last term buffer, before the next block allocates
         if path is not None:
             dst.flush()
