@@ -36,7 +36,7 @@ from torch_geometric.typing import Adj, OptTensor
 
 from ..ops import SparseOperator
 from ..ops.bases import Recurrence, recurrence
-from ..ops.chebyshev import run_filter
+from ..ops.chebyshev import run_filter, terms_by
 from ..ops.normalize import (Entries, gcn_entries, gcn_operator,
                              laplacian_entries, laplacian_operator)
 from ..ops.validation import check_int
@@ -180,19 +180,17 @@ class PolyConv(MessagePassing):
                            dtype=x.dtype, flow=self.flow)
 
     def _by_messages(self, x: Tensor, coef: Tensor, prop) -> Tensor:
-        """The three-term recurrence with ``prop(h) = S h`` through
-        ``self.propagate``: what the papers' reference codes do."""
+        """The engine's recurrence (:func:`~pyg_spectral.ops.chebyshev.
+        terms_by`) with ``S h = prop(h)`` through ``self.propagate``: what
+        the papers' reference codes do."""
         coef = coef.to(x.dtype)
-        prev, cur, out = None, x, coef[0] * x
-        for k in range(self.K):
-            a, b, g = self._rec.coef(k)
-            nxt = a * prop(cur)
-            if b != 0.0:
-                nxt = nxt + b * cur
-            if prev is not None and g != 0.0:
-                nxt = nxt - g * prev
-            prev, cur = cur, nxt
-            out = out + coef[k + 1] * cur
+
+        def matmul(h, a, z):  # a S h + z
+            y = a * prop(h)
+            return y if z is None else y + z
+        out = None
+        for c, t in zip(coef, terms_by(matmul, x, self.K + 1, self._rec)):
+            out = c * t if out is None else out + c * t
         return out
 
     def message(self, x_j: Tensor, norm: Tensor) -> Tensor:

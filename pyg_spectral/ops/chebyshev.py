@@ -315,6 +315,16 @@ def cheb_terms(op: SparseOperator, x: Tensor, K: int,
     if not _autograd(op, x):
         yield from _terms(op, x, K, rec)
         return
+    yield from terms_by(op.matmul, x, K, rec)
+
+
+def terms_by(matmul: Callable[[Tensor, float, Optional[Tensor]], Tensor],
+             x: Tensor, K: int, rec: Optional[Recurrence] = None
+             ) -> Iterator[Tensor]:
+    r"""The recurrence of :func:`cheb_terms` with any product
+    ``matmul(h, alpha, z)`` :math:`= \alpha\mathbf{S}h + z` (``z`` may be
+    ``None``), every term a fresh differentiable tensor: the autograd path,
+    and the layers' ``self.propagate`` path (PyG's per-edge messages)."""
     prev2, prev1 = None, x
     yield x
     for k in range(1, K):
@@ -322,7 +332,7 @@ def cheb_terms(op: SparseOperator, x: Tensor, K: int,
         z = None if prev2 is None or not g else -g * prev2
         if b:
             z = b * prev1 if z is None else z + b * prev1
-        cur = op.matmul(prev1, a, z)
+        cur = matmul(prev1, a, z)
         prev2, prev1 = prev1, cur
         yield cur
 
