@@ -81,19 +81,20 @@ class TermStore(torch.utils.data.Dataset):
     def __getitem__(self, idx) -> Tensor:
         if isinstance(idx, Tensor):
             idx = idx.cpu().numpy()
+        rows = np.asarray(idx)
+        # mapped blocks are read in file order, then put back in request
+        # order (one argsort for all blocks)
+        order = np.argsort(rows, kind='stable') if rows.ndim else None
         parts = []
         for b in self.blocks:
             if isinstance(b, Tensor):
-                parts.append(b[torch.as_tensor(idx)])
-            else:
-                rows = np.asarray(idx)
-                if rows.ndim:  # gather in file order, then restore order
-                    order = np.argsort(rows, kind='stable')
-                    got = np.empty((rows.size, ) + b.shape[1:], b.dtype)
-                    got[order] = b[rows[order]]
-                else:
-                    got = np.array(b[rows])
+                parts.append(b[torch.as_tensor(rows)])
+            elif order is not None:
+                got = np.empty((rows.size, ) + b.shape[1:], b.dtype)
+                got[order] = b[rows[order]]
                 parts.append(torch.from_numpy(got))
+            else:
+                parts.append(torch.from_numpy(np.array(b[rows])))
         out = parts[0] if len(parts) == 1 else torch.cat(parts, -1)
         return out.float() if out.dtype == torch.float16 else out
 

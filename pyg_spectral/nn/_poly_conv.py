@@ -37,8 +37,7 @@ from torch_geometric.typing import Adj, OptTensor
 from ..ops import SparseOperator
 from ..ops.bases import Recurrence, recurrence
 from ..ops.chebyshev import run_filter, terms_by
-from ..ops.normalize import (Entries, gcn_entries, gcn_operator,
-                             laplacian_entries, laplacian_operator)
+from ..ops.normalize import Entries, gcn_entries, laplacian_entries
 from ..ops.validation import check_int
 from ._checks import check_input, checked_forward
 from ._message_passing import (check_flow, from_node_major, needs_messages,
@@ -101,12 +100,17 @@ class PolyConv(MessagePassing):
                  dtype: torch.dtype = torch.float32) -> SparseOperator:
         """This layer's :math:`\\mathbf{S}` of a graph, built afresh (for
         :meth:`precompute`; ``forward`` caches its own)."""
+        return self._graph_entries(edge_index, edge_weight, num_nodes,
+                                   dtype).operator()
+
+    def _graph_entries(self, graph, edge_weight, n, dtype) -> Entries:
+        """:math:`\\mathbf{S}` per edge (PyG's edge order)."""
         if self.graph == 'laplacian':
-            return laplacian_operator(edge_index, edge_weight, num_nodes,
-                                      'sym', 2.0, None, dtype, self.flow)
-        return gcn_operator(edge_index, edge_weight, num_nodes,
-                            add_self_loops=self.graph == 'gcn', dtype=dtype,
-                            flow=self.flow)
+            return laplacian_entries(graph, edge_weight, n, 'sym', 2.0, None,
+                                     dtype, self.flow)
+        return gcn_entries(graph, edge_weight, n,
+                           add_self_loops=self.graph == 'gcn', dtype=dtype,
+                           flow=self.flow)
 
     def precompute(self, x, edge_index, edge_weight: OptTensor = None,
                    **kwargs):
@@ -172,12 +176,7 @@ class PolyConv(MessagePassing):
         if isinstance(graph, SparseOperator):
             return operator_entries(
                 self._operator(x, nd, graph, edge_weight), self.flow)
-        if self.graph == 'laplacian':
-            return laplacian_entries(graph, edge_weight, x.size(nd), 'sym',
-                                     2.0, None, x.dtype, self.flow)
-        return gcn_entries(graph, edge_weight, x.size(nd),
-                           add_self_loops=self.graph == 'gcn',
-                           dtype=x.dtype, flow=self.flow)
+        return self._graph_entries(graph, edge_weight, x.size(nd), x.dtype)
 
     def _by_messages(self, x: Tensor, coef: Tensor, prop) -> Tensor:
         """The engine's recurrence (:func:`~pyg_spectral.ops.chebyshev.
