@@ -28,6 +28,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+from common import _status  # noqa: E402  (/proc/self/status, bytes)
 
 
 class PeakRSS:
@@ -63,11 +65,7 @@ class PeakRSS:
 
 
 def rss(field: str = 'VmRSS') -> int:
-    with open('/proc/self/status') as f:
-        for line in f:
-            if line.startswith(field + ':'):
-                return int(line.split()[1]) * 1024
-    return 0
+    return _status(field + ':')
 
 
 def phase_graph(a) -> dict:
