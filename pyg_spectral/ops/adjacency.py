@@ -17,7 +17,14 @@ import torch
 from torch import Tensor
 
 from .validation import (as_size, check_edge_index, check_edge_weight,
-                         check_num_nodes, check_same_device)
+                         check_num_nodes, check_same_device, checks_now,
+                         pending_checks)
+
+#: edge lists up to this length are checked with the build's one host read
+#: (on a clamped copy, so that nothing indexes out of range before the
+#: check raises); longer ones are checked at once (no copy; a read is
+#: nothing next to their build)
+DEFER_MAX_EDGES = 1 << 22
 
 
 def is_torch_sparse_tensor(adj) -> bool:
@@ -61,12 +68,30 @@ def to_edge_index(adj, edge_weight: Optional[Tensor] = None,
             value = value.to(torch.get_default_dtype())
         check_edge_weight(value, edge_index.size(1))
         return edge_index, value, n
-    check_edge_index(adj, num_nodes)
+    adj = _checked_edge_index(adj, num_nodes)
     check_edge_weight(edge_weight, adj.size(1))
     if edge_weight is not None:
         check_same_device('edge_weight', edge_weight.device, 'edge_index',
                           adj.device)
     return adj, edge_weight, num_nodes
+
+
+def _checked_edge_index(edge_index, num_nodes: Optional[int]) -> Tensor:
+    """Checks ``edge_index``; while a build collects its checks
+    (:func:`~.validation.one_read`), returns a copy clamped into range, on
+    which the build can run before the queued check raises."""
+    if pending_checks() is None or num_nodes is None or \
+            not isinstance(num_nodes, int) or not isinstance(
+                edge_index, Tensor) or edge_index.dim() != 2 or \
+            edge_index.numel() == 0:
+        check_edge_index(edge_index, num_nodes)
+        return edge_index
+    if num_nodes == 0 or edge_index.size(1) > DEFER_MAX_EDGES:
+        with checks_now():  # raises for num_nodes == 0
+            check_edge_index(edge_index, num_nodes)
+        return edge_index
+    check_edge_index(edge_index, num_nodes)
+    return edge_index.clamp(0, num_nodes - 1)
 
 
 def graph_device(adj) -> Optional[torch.device]:

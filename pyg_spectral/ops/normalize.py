@@ -30,10 +30,10 @@ import torch
 from torch import Tensor
 
 from .adjacency import infer_num_nodes, to_edge_index
-from .operator import Diag, SparseOperator
+from .operator import Diag, SparseOperator, csr_build
 from .validation import (check_batch, check_flow, check_lambda_max,
                          check_nonnegative_degree, check_normalization,
-                         keep_shapes, tracing)
+                         keep_shapes, one_read, pending_checks, tracing)
 
 LambdaMax = Union[None, float, Tensor]
 
@@ -43,21 +43,32 @@ def _inv_pow(deg: Tensor, p: float) -> Tensor:
     return out.masked_fill(torch.isinf(out), 0.0)
 
 
+def _compacting(*tensors) -> bool:
+    """Whether a normalizer removes self-loops from its edge list at once
+    (a host read). Not while tracing, and not while an operator build
+    collects its checks (:func:`~.validation.one_read`): loops then get
+    weight 0 and the CSR build drops them with its one read."""
+    return not keep_shapes(*tensors) and pending_checks() is None
+
+
 def laplacian_terms(edge_index: Tensor, edge_weight: Optional[Tensor],
                     num_nodes: int, normalization: Optional[str],
                     dtype: torch.dtype
                     ) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
     r"""Returns ``(src, dst, p, l_diag)`` with :math:`\mathbf{L} =
     \operatorname{diag}(l) - \mathbf{P}`, :math:`\mathbf{P}` given per edge
-    (self-loops removed, duplicates kept)."""
+    (self-loops removed, or kept with weight 0 when not compacting;
+    duplicates kept)."""
     src, dst = edge_index[0], edge_index[1]
     keep = src != dst
     if edge_weight is None:
-        w = torch.ones(src.numel(), dtype=dtype, device=src.device)
+        w = keep.to(dtype) if not _compacting(src) else \
+            torch.ones(src.numel(), dtype=dtype, device=src.device)
     else:
         w = edge_weight.to(dtype)
-    if keep_shapes(src, w):  # static shapes: self-loops get weight 0
-        w = w * keep
+    if not _compacting(src, w):  # self-loops get weight 0
+        if edge_weight is not None:
+            w = w * keep
     elif not bool(keep.all()):  # compact only when there are self-loops
         src, dst, w = src[keep], dst[keep], w[keep]
     deg = w.new_zeros(num_nodes).index_add(0, src, w)
@@ -78,14 +89,14 @@ def default_lambda_max(p: Tensor, l_diag: Tensor) -> Union[float, Tensor]:
     degree for ``None``). A graph without edges has :math:`\mathbf{L}=0` and
     any :math:`\lambda_{\max}` gives the same operator: 2.0 is used. A
     float eagerly; a 0-dim tensor while tracing (no value leaves the
-    graph)."""
+    graph) or while a build collects its checks (read with them)."""
     m = l_diag.new_zeros(())
     if l_diag.numel():
         m = torch.maximum(m, l_diag.max())
     if p.numel():
         m = torch.maximum(m, (-p).max())
     m = m.detach()  # a bound, not part of the graph
-    if tracing(m):
+    if tracing(m) or pending_checks() is not None:
         return torch.where(m > 0, 2.0 * m, torch.full_like(m, 2.0))
     lam = 2.0 * float(m)
     return lam if lam > 0 else 2.0
@@ -94,18 +105,46 @@ def default_lambda_max(p: Tensor, l_diag: Tensor) -> Union[float, Tensor]:
 def _from_entries(e: 'Entries', meta: dict) -> SparseOperator:
     """The CSR operator of ``e``: rows are the message targets
     (``edge_index[1]`` for ``'source_to_target'``, ``[0]`` otherwise).
-    Self-loop entries kept in the edge list go to the diagonal."""
+    Self-loop entries kept in the edge list go to the diagonal.
+
+    Eagerly the build reads values back to the host once
+    (:func:`~.validation.one_read`): the queued input checks, the loop and
+    duplicate counts, whether the operator is symmetric, a scalar
+    ``lambda_max`` and whether the diagonal vanishes; while tracing, not
+    at all (loops and duplicates stay as entries)."""
     src, dst, val, diag = e.src, e.dst, e.val, e.diag
-    loop = src == dst
-    if not keep_shapes(src, val) and bool(loop.any()):
-        diag = e.diag_tensor().index_add(0, src[loop], val[loop])
-        keep = ~loop
-        src, dst, val = src[keep], dst[keep], val[keep]
+    rows, cols = (dst, src) if e.flow == 'source_to_target' else (src, dst)
+    meta = dict(meta)
+    if keep_shapes(src, val):
+        if isinstance(diag, float) and diag == 0.0:
+            diag = None  # no axpy
+        return SparseOperator.from_coo(rows, cols, val, diag, e.num_nodes,
+                                       check=False, meta=meta)
+    with one_read() as checks:
+        loop = src == dst
+        if not e.loops_zero:  # loop entries join the diagonal
+            diag = e.diag_tensor().index_add(
+                0, src, torch.where(loop, val, val.new_zeros(())))
+        lam = meta.get('lambda_max')
+        at_lam = checks.post([lam]) if isinstance(lam, Tensor) else None
+        at_diag = None  # a 0-dim diagonal becomes a float, a zero one None
+        if isinstance(diag, Tensor) and not diag.requires_grad:
+            at_diag = checks.post([diag] if diag.dim() == 0 else
+                                  [(diag == 0).all()])
+        crow, col, val, symmetric, values = csr_build(
+            rows, cols, val, e.num_nodes, drop=loop, checks=checks)
+    if at_lam is not None:
+        meta['lambda_max'] = values[at_lam][0]
+    if at_diag is not None:
+        value = values[at_diag][0]
+        if diag.dim() == 0:
+            diag = float(value)
+        elif value:
+            diag = None
     if isinstance(diag, float) and diag == 0.0:
         diag = None  # no axpy
-    rows, cols = (dst, src) if e.flow == 'source_to_target' else (src, dst)
-    return SparseOperator.from_coo(rows, cols, val, diag, e.num_nodes,
-                                   check=False, meta=meta)
+    return SparseOperator(crow, col, val, diag, e.num_nodes,
+                          symmetric=symmetric, meta=meta)
 
 
 class Entries(NamedTuple):
@@ -122,6 +161,7 @@ class Entries(NamedTuple):
     num_nodes: int
     flow: str
     meta: dict
+    loops_zero: bool = False  # loop entries (if any) carry 0
 
     def diag_tensor(self) -> Tensor:
         d = self.diag
@@ -162,8 +202,12 @@ def laplacian_entries(edge_index, edge_weight: Optional[Tensor] = None,
         edge_index, edge_weight, num_nodes)
     n = infer_num_nodes(edge_index, num_nodes)
     check_batch(batch, n)
-    num_graphs = int(batch.max()) + 1 if batch is not None and \
-        batch.numel() and not tracing(batch) else None
+    num_graphs = None
+    if batch is not None and batch.numel() and not tracing(batch) and \
+            isinstance(lambda_max, Tensor) and lambda_max.numel() > 1:
+        num_graphs = batch.max() + 1
+        if pending_checks() is None:
+            num_graphs = int(num_graphs)
     check_lambda_max(lambda_max, num_graphs)
     if dtype is None:
         dtype = edge_weight.dtype if edge_weight is not None \
@@ -175,7 +219,8 @@ def laplacian_entries(edge_index, edge_weight: Optional[Tensor] = None,
     if isinstance(lam, Tensor):
         lam = lam.to(device=p.device, dtype=dtype)
         if lam.numel() == 1:
-            lam = lam.reshape(()) if tracing(lam) else float(lam.reshape(()))
+            lam = lam.reshape(()) if tracing(lam) or pending_checks() \
+                else float(lam.reshape(()))
         elif batch is None:
             raise ValueError(f"lambda_max has {lam.numel()} entries (one "
                              f"per graph) but batch is None")
@@ -184,9 +229,13 @@ def laplacian_entries(edge_index, edge_weight: Optional[Tensor] = None,
     meta = dict(kind='laplacian', normalization=normalization,
                 lambda_max=lam if isinstance(lam, float) else 'tensor',
                 flow=flow)
+    if isinstance(lam, Tensor) and not lam.dim() and not tracing(lam):
+        meta['lambda_max'] = lam  # read by the build (_from_entries)
 
-    if isinstance(lam, Tensor):  # per graph, or a traced scalar
-        scale = 2.0 / (lam[batch] if lam.dim() else lam)  # [N] or []
+    if isinstance(lam, Tensor):  # per graph, or a traced / queued scalar
+        # (a batch index out of range raises with the queued checks)
+        scale = 2.0 / (lam[batch.clamp(0, lam.numel() - 1)] if lam.dim()
+                       else lam)  # [N] or []
         val = -(scale[src] if scale.dim() else scale) * p
         diag = scale * l_diag - 1.0  # [N]
     else:
@@ -196,7 +245,7 @@ def laplacian_entries(edge_index, edge_weight: Optional[Tensor] = None,
             diag = scale * l_diag - 1.0
         else:  # l_diag == 1 everywhere
             diag = scale - 1.0  # 0.0 for lambda_max = 2: loops of weight 0
-    return Entries(src, dst, val, diag, n, flow, meta)
+    return Entries(src, dst, val, diag, n, flow, meta, True)
 
 
 def laplacian_operator(edge_index, edge_weight: Optional[Tensor] = None,
@@ -226,9 +275,10 @@ def laplacian_operator(edge_index, edge_weight: Optional[Tensor] = None,
             degrees are summed over ``edge_index[0]`` in both, as PyG's
             ``get_laplacian`` does).
     """
-    e = laplacian_entries(edge_index, edge_weight, num_nodes, normalization,
-                          lambda_max, batch, dtype, flow)
-    return e.operator()
+    with one_read():  # the checks and the CSR build: one host read
+        return laplacian_entries(edge_index, edge_weight, num_nodes,
+                                 normalization, lambda_max, batch, dtype,
+                                 flow).operator()
 
 
 def gcn_entries(edge_index, edge_weight: Optional[Tensor] = None,
@@ -266,7 +316,7 @@ def gcn_entries(edge_index, edge_weight: Optional[Tensor] = None,
                                    include_self=False)[:n]  # [N], E = none
         fill = w.new_full((1, ), 2.0 if improved else 1.0)
         loop_w = torch.cat([w, fill])[last]  # [N]
-        if keep_shapes(src, w):  # static shapes: loops stay, weight 0
+        if not _compacting(src, w):  # loops stay, weight 0
             w = w * ~is_loop
         else:
             src, dst, w = src[~is_loop], dst[~is_loop], w[~is_loop]
@@ -274,14 +324,14 @@ def gcn_entries(edge_index, edge_weight: Optional[Tensor] = None,
     else:  # the edge list as given, loops in place
         loop_w, deg = None, w.new_zeros(n)
     if not normalize:
-        return Entries(src, dst, w, loop_w, n, flow, meta)
+        return Entries(src, dst, w, loop_w, n, flow, meta, add_self_loops)
     target = dst if flow == 'source_to_target' else src
     deg = deg.index_add(0, target, w)
     check_nonnegative_degree(deg, 'GCN')
     dinv = _inv_pow(deg, -0.5)
     val = dinv[src] * w * dinv[dst]
     diag = None if loop_w is None else dinv * dinv * loop_w
-    return Entries(src, dst, val, diag, n, flow, meta)
+    return Entries(src, dst, val, diag, n, flow, meta, add_self_loops)
 
 
 def gcn_operator(edge_index, edge_weight: Optional[Tensor] = None,
@@ -297,5 +347,7 @@ def gcn_operator(edge_index, edge_weight: Optional[Tensor] = None,
     'target_to_source'`` messages go from ``edge_index[1]`` to
     ``edge_index[0]`` and degrees are summed over ``edge_index[0]`` (PyG's
     ``gcn_norm``)."""
-    return gcn_entries(edge_index, edge_weight, num_nodes, improved,
-                       add_self_loops, normalize, dtype, flow).operator()
+    with one_read():  # the checks and the CSR build: one host read
+        return gcn_entries(edge_index, edge_weight, num_nodes, improved,
+                           add_self_loops, normalize, dtype,
+                           flow).operator()

@@ -61,22 +61,112 @@ def _row_pointers(sorted_rows: Tensor, n: int) -> Tensor:
 
 def coo_to_csr(dst: Tensor, src: Tensor, val: Tensor, num_nodes: int):
     r"""Sorts COO entries by ``(dst, src)`` and returns ``(crow, col, val)``;
-    indices are int32 when they fit. Eagerly, duplicates are summed; while
-    tracing (or under :func:`~.validation.static_shapes`) they are kept (a CSR product sums them alike, and the entry
-    count stays static)."""
-    n = num_nodes
-    key = dst.long() * max(n, 1) + src.long()
+    indices are int32 when they fit. Eagerly, duplicates are summed (one
+    host read); while tracing (or under :func:`~.validation.static_shapes`)
+    they are kept (a CSR product sums them alike, and the entry count stays
+    static)."""
+    return csr_build(dst, src, val, num_nodes, check_symmetric=False)[:3]
+
+
+#: the symmetry test of :func:`csr_build` runs over this many entries at a
+#: time (its temporaries stay small on huge graphs)
+_SYM_CHUNK = 1 << 24
+
+
+def csr_build(rows: Tensor, cols: Tensor, val: Tensor, num_nodes: int,
+              drop: Optional[Tensor] = None, checks=None,
+              check_symmetric: bool = True):
+    r"""The CSR arrays of the COO entries ``S[rows, cols] += val``: returns
+    ``(crow, col, val, symmetric, values)``.
+
+    Eagerly, entries flagged in ``drop`` are left out and duplicates are
+    summed, with one host read and no other synchronization: the entries
+    are sorted by ``(row, col)`` with the dropped ones last (a sentinel
+    key), runs of equal keys are numbered and summed into a buffer of the
+    static length ``E``, and the read (shared with the checks queued on
+    ``checks``, a :class:`~.validation.HostChecks`, or the pending one;
+    ``values`` is its result) tells how many entries were dropped, how many
+    distinct keys remain and, when ``check_symmetric``, whether
+    :math:`\mathbf{S} = \mathbf{S}^\top` (each entry's mirror found by a
+    binary search, summed values equal to 8 ulp); ``symmetric`` is then a
+    bool. The arrays are cut to those sizes afterwards.
+
+    While tracing (or under :func:`~.validation.static_shapes`) nothing is
+    read: ``drop`` is ignored (those entries carry 0), duplicates are kept,
+    ``symmetric`` is None."""
+    from .validation import HostChecks, pending_checks
+    n = max(int(num_nodes), 1) if not isinstance(num_nodes, torch.SymInt) \
+        else num_nodes
+    E = rows.numel()
+    key = rows.long() * n + cols.long()
+    static = keep_shapes(key)
+    sentinel = n * n  # sorts after every real key
+    if drop is not None and not static:
+        key = key.masked_fill(drop, sentinel)
     key, perm = torch.sort(key, stable=True)
     val = val[perm]
-    if not keep_shapes(key) and key.numel() > 1 and \
-            bool((key[1:] == key[:-1]).any()):
-        key, inv = torch.unique_consecutive(key, return_inverse=True)
-        val = val.new_zeros(key.numel()).index_add(0, inv, val)
-    row = torch.div(key, max(n, 1), rounding_mode='floor')
-    col = key - row * max(n, 1)
-    idx_dtype = torch.int32 if max(n, key.numel()) <= _INT32_MAX \
+    del perm
+    values: list = []
+    symmetric = None
+    if not static:
+        checks = checks or pending_checks() or HostChecks()
+        if E:
+            start = torch.ones(E, dtype=torch.bool, device=key.device)
+            torch.ne(key[1:], key[:-1], out=start[1:])  # a new key starts
+            run = torch.cumsum(start, 0) - 1  # [E] index of entries' keys
+            summed = val.new_zeros(E).index_add_(0, run, val)  # [E]
+            at_drop = checks.post([drop.sum()]) if drop is not None \
+                else None
+            at_runs = checks.post([run[-1] + 1])
+            at_sym = checks.post([_symmetric_entries(
+                key, run, summed.detach(), n, sentinel)]) \
+                if check_symmetric else None
+        values = checks.read()
+        if E:
+            dropped = int(values[at_drop][0]) if at_drop is not None else 0
+            runs = int(values[at_runs][0]) - (1 if dropped else 0)
+            kept = E - dropped
+            if runs == kept:  # no duplicates: the sorted entries as they are
+                key, val = key[:kept], val[:kept]
+            else:  # one entry per key, its values summed
+                key = key.new_empty(runs).scatter_(0, run[:kept], key[:kept])
+                val = summed[:runs]
+            if kept < E:
+                val = val.clone()  # not a view of the longer buffer
+            del run, summed, start
+            if at_sym is not None:
+                symmetric = bool(values[at_sym][0])
+        elif check_symmetric:
+            symmetric = True
+    row = torch.div(key, n, rounding_mode='floor')
+    col = key - row * n
+    del key
+    idx_dtype = torch.int32 if max(n, col.numel()) <= _INT32_MAX \
         else torch.long
-    return _row_pointers(row, n).to(idx_dtype), col.to(idx_dtype), val
+    crow = _row_pointers(row, num_nodes).to(idx_dtype)
+    return crow, col.to(idx_dtype), val, symmetric, values
+
+
+def _symmetric_entries(key: Tensor, run: Tensor, summed: Tensor, n: int,
+                       sentinel: int) -> Tensor:
+    """0-dim bool tensor (no host read): every key of the sorted ``key``
+    (``row * n + col``; dropped entries = ``sentinel``) has its mirror
+    ``col * n + row``, with an equal summed value (``summed[run[i]]``, to 8
+    ulp)."""
+    E = key.numel()
+    ok = torch.ones((), dtype=torch.bool, device=key.device)
+    eps = 8 * torch.finfo(summed.dtype).eps \
+        if summed.is_floating_point() else 0.0
+    for lo in range(0, E, _SYM_CHUNK):
+        k = key[lo:lo + _SYM_CHUNK]
+        r = torch.div(k, n, rounding_mode='floor')
+        kt = (k - r * n) * n + r  # the mirror's key
+        pos = torch.searchsorted(key, kt).clamp_(max=E - 1)
+        v = summed[run[lo:lo + _SYM_CHUNK]]
+        vt = summed[run[pos]]
+        good = (key[pos] == kt) & ((v - vt).abs() <= eps * vt.abs())
+        ok = ok & (good | (k == sentinel)).all()
+    return ok
 
 
 def csr_transpose(crow: Tensor, col: Tensor, val: Tensor, num_nodes: int):
@@ -138,9 +228,13 @@ class SparseOperator:
                  **kwargs) -> 'SparseOperator':
         """From COO entries ``S[dst, src] += val`` (validated unless
         ``check=False``, for indices that already were)."""
-        if check:
-            cls._check_coo(dst, src, val, num_nodes)
-        crow, col, val = coo_to_csr(dst, src, val, num_nodes)
+        from .validation import one_read
+        with one_read():  # the checks and the build: one host read
+            if check:
+                cls._check_coo(dst, src, val, num_nodes)
+            crow, col, val, symmetric, _ = csr_build(dst, src, val,
+                                                     num_nodes)
+        kwargs.setdefault('symmetric', symmetric)
         return cls(crow, col, val, diag, num_nodes, **kwargs)
 
     @staticmethod

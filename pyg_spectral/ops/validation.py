@@ -9,10 +9,11 @@ from __future__ import annotations
 import contextlib
 import math
 import threading
-from typing import Optional, Tuple
+from typing import Callable, Optional, Tuple
 
 import torch
 from torch import Tensor
+
 
 def tracing(*tensors, transforms: bool = True) -> bool:
     """True while torch.compile / torch.export trace (or a tensor is fake
@@ -48,6 +49,97 @@ def static_shapes():
 def keep_shapes(*tensors) -> bool:
     """True when an operator's entry count must not depend on data."""
     return getattr(_STATIC, 'on', False) or tracing(*tensors)
+
+
+# -- data checks, read back to the host in one transfer ---------------------
+class HostChecks:
+    """The data checks of one operator build, collected as device scalars
+    and read back to the host in a single transfer (one synchronization on
+    CUDA) by :meth:`read`, which also returns the values the build asked
+    for. Checks run in the order they were posted, so the first failing one
+    raises, as it would have eagerly."""
+
+    def __init__(self):
+        self._scalars: list = []  # 0-dim tensors, in posting order
+        self._tests: list = []  # (first index, count, test)
+        self.reads = 0
+
+    def post(self, scalars, test: Optional[Callable] = None) -> slice:
+        """Queues ``scalars`` (0-dim tensors); ``test(*values)`` runs on
+        their host values at :meth:`read` (raising on bad input). Returns
+        where the values will be in :meth:`read`'s list."""
+        i = len(self._scalars)
+        self._scalars.extend(scalars)
+        if test is not None:
+            self._tests.append((i, len(scalars), test))
+        return slice(i, len(self._scalars))
+
+    def read(self) -> list:
+        """Reads every queued scalar (exact for integers below 2**53), runs
+        the tests, and returns the values; the queue is emptied."""
+        scalars, tests = self._scalars, self._tests
+        self._scalars, self._tests = [], []
+        if not scalars:
+            return []
+        self.reads += 1
+        values = torch.stack([s.detach().reshape(()).to(torch.float64)
+                              for s in scalars]).tolist()
+        for i, n, test in tests:
+            test(*values[i:i + n])
+        return values
+
+
+_CHECKS = threading.local()
+
+
+def pending_checks() -> Optional[HostChecks]:
+    """The collector of the build in progress (see :func:`one_read`), or
+    None: then each check reads its own values at once."""
+    return getattr(_CHECKS, 'current', None)
+
+
+@contextlib.contextmanager
+def one_read():
+    """Within this block the data checks of :mod:`.validation` are queued on
+    a :class:`HostChecks` (yielded) instead of each reading values back;
+    the builder calls :meth:`HostChecks.read` once, when it needs the
+    values, and whatever is still queued is read on exit. Nested blocks
+    share the outer collector."""
+    outer = pending_checks()
+    if outer is not None:
+        yield outer
+        return
+    checks = HostChecks()
+    _CHECKS.current = checks
+    try:
+        yield checks
+    finally:
+        _CHECKS.current = None
+    checks.read()
+
+
+@contextlib.contextmanager
+def checks_now():
+    """Suspends the current collector: checks in this block read at once
+    (for data too large to copy for a deferred check)."""
+    outer = pending_checks()
+    _CHECKS.current = None
+    try:
+        yield
+    finally:
+        _CHECKS.current = outer
+
+
+def _check_values(scalars, test) -> None:
+    """Runs ``test`` on the host values of ``scalars`` now (one read), or
+    queues it on the current :class:`HostChecks`."""
+    checks = pending_checks()
+    if checks is not None:
+        checks.post(scalars, test)
+    else:
+        values = torch.stack([s.detach().reshape(()).to(torch.float64)
+                              for s in scalars]).tolist()
+        test(*values)
 
 
 _NORMALIZATIONS = (None, 'sym', 'rw')
@@ -110,14 +202,15 @@ def check_edge_index(edge_index: Tensor, num_nodes: Optional[int]) -> None:
         raise ValueError(f"edge_index must have shape [2, num_edges] "
                          f"(got {list(edge_index.shape)})")
     if edge_index.numel() > 0 and not tracing(edge_index):
-        lo, hi = int(edge_index.min()), int(edge_index.max())
-        if lo < 0:
-            raise ValueError(f"edge_index contains a negative node index "
-                             f"({lo})")
-        if num_nodes is not None and hi >= num_nodes:
-            raise ValueError(
-                f"edge_index contains node index {hi}, out of range for "
-                f"num_nodes={num_nodes} (the rows of x)")
+        def test(lo, hi):
+            if lo < 0:
+                raise ValueError(f"edge_index contains a negative node "
+                                 f"index ({int(lo)})")
+            if num_nodes is not None and hi >= num_nodes:
+                raise ValueError(
+                    f"edge_index contains node index {int(hi)}, out of "
+                    f"range for num_nodes={num_nodes} (the rows of x)")
+        _check_values(list(torch.aminmax(edge_index)), test)
 
 
 def check_edge_weight(edge_weight: Optional[Tensor], num_edges: int) -> None:
@@ -132,9 +225,11 @@ def check_edge_weight(edge_weight: Optional[Tensor], num_edges: int) -> None:
     if edge_weight.dim() != 1 or edge_weight.numel() != num_edges:
         raise ValueError(f"edge_weight must have shape [num_edges]="
                          f"[{num_edges}] (got {list(edge_weight.shape)})")
-    if edge_weight.numel() and not tracing(edge_weight) and \
-            not bool(torch.isfinite(edge_weight).all()):
-        raise ValueError("edge_weight contains NaN or Inf")
+    if edge_weight.numel() and not tracing(edge_weight):
+        def test(finite):
+            if not finite:
+                raise ValueError("edge_weight contains NaN or Inf")
+        _check_values([torch.isfinite(edge_weight).all()], test)
 
 
 def check_x(x, name: str = 'x', dims: Tuple[int, ...] = (2, ),
@@ -189,13 +284,17 @@ def check_probability(p, name: str) -> float:
 def check_nonnegative_degree(deg: Tensor, normalization: str) -> None:
     """Degree normalization (``d^{-1/2}``, ``d^{-1}``) is undefined for a
     negative weighted degree."""
-    if deg.numel() and not tracing(deg) and bool((deg < 0).any()):
-        i = int(torch.nonzero(deg < 0)[0, 0])
-        raise ValueError(
-            f"edge_weight gives node {i} a negative degree "
-            f"({float(deg[i]):.4g}); {normalization} normalization is "
-            f"undefined for it (use non-negative weights or "
-            f"normalization=None)")
+    if deg.numel() and not tracing(deg):
+        i = (deg < 0).to(torch.uint8).argmax()  # the first negative, if any
+
+        def test(i, value):
+            if value < 0:
+                raise ValueError(
+                    f"edge_weight gives node {int(i)} a negative degree "
+                    f"({value:.4g}); {normalization} normalization is "
+                    f"undefined for it (use non-negative weights or "
+                    f"normalization=None)")
+        _check_values([i, deg[i]], test)
 
 
 def check_lambda_max(lambda_max, num_graphs: Optional[int] = None) -> None:
@@ -209,16 +308,16 @@ def check_lambda_max(lambda_max, num_graphs: Optional[int] = None) -> None:
                             f"(got {lambda_max.dtype})")
         if lambda_max.numel() == 0:
             raise ValueError("lambda_max is an empty tensor")
-        if not tracing(lambda_max) and (
-                bool(torch.isnan(lambda_max).any()) or
-                bool((lambda_max <= 0).any()) or
-                bool(torch.isinf(lambda_max).any())):
-            raise ValueError(f"lambda_max must be finite and > 0 "
-                             f"(got {lambda_max.tolist()})")
-        if (num_graphs is not None and lambda_max.numel() > 1
-                and lambda_max.numel() != num_graphs):
-            raise ValueError(f"lambda_max has {lambda_max.numel()} entries "
-                             f"but batch holds {num_graphs} graphs")
+        if not tracing(lambda_max):
+            lam = lambda_max.detach()
+
+            def test(ok):
+                if not ok:
+                    raise ValueError(f"lambda_max must be finite and > 0 "
+                                     f"(got {lam.tolist()})")
+            _check_values([(torch.isfinite(lam) & (lam > 0)).all()], test)
+        if num_graphs is not None and lambda_max.numel() > 1:
+            check_num_graphs(lambda_max, num_graphs)
         return
     if tracing():  # a (possibly symbolic) float, checked when set
         return
@@ -243,5 +342,22 @@ def check_batch(batch: Optional[Tensor], num_nodes: int) -> None:
     if batch.dim() != 1 or batch.numel() != num_nodes:
         raise ValueError(f"batch must have shape [num_nodes]=[{num_nodes}] "
                          f"(got {list(batch.shape)})")
-    if batch.numel() and not tracing(batch) and int(batch.min()) < 0:
-        raise ValueError("batch contains a negative graph index")
+    if batch.numel() and not tracing(batch):
+        def test(lo):
+            if lo < 0:
+                raise ValueError("batch contains a negative graph index")
+        _check_values([batch.min()], test)
+
+
+def check_num_graphs(lambda_max: Tensor, num_graphs) -> None:
+    """A ``[num_graphs]`` ``lambda_max`` matches the batch's graph count
+    (an int, or a 0-dim tensor ``batch.max() + 1`` checked with the other
+    queued checks)."""
+    def test(g):
+        if lambda_max.numel() != int(g):
+            raise ValueError(f"lambda_max has {lambda_max.numel()} entries "
+                             f"but batch holds {int(g)} graphs")
+    if isinstance(num_graphs, Tensor):
+        _check_values([num_graphs], test)
+    else:
+        test(num_graphs)
