@@ -35,6 +35,10 @@ def set_finite_checks(enabled: bool) -> bool:
 
 def _first_parameter(module: torch.nn.Module) -> Optional[Tensor]:
     from torch_geometric.nn.dense.linear import is_uninitialized_parameter
+    for p in module._parameters.values():  # the module's own first (fast)
+        if p is not None and p.is_floating_point() and \
+                not is_uninitialized_parameter(p):
+            return p
     for p in module.parameters():
         if p.is_floating_point() and not is_uninitialized_parameter(p):
             return p

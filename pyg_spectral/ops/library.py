@@ -27,6 +27,7 @@ CPU, Triton on CUDA) are chosen inside, by :func:`.backends.kernel`.
 """
 from __future__ import annotations
 
+import contextlib
 from typing import List, Optional, Tuple
 
 import torch
@@ -40,7 +41,10 @@ from .operator import csr_rows, operator_of
 
 def _no_autocast(x: Tensor):
     """The kernels run in the dtype they are given (the caller has cast the
-    weights to ``x``'s dtype under autocast; accumulation is float32)."""
+    weights to ``x``'s dtype under autocast; accumulation is float32).
+    Outside autocast, nothing to enter."""
+    if not torch.is_autocast_enabled(x.device.type):
+        return contextlib.nullcontext()
     return torch.autocast(x.device.type, enabled=False)
 
 
@@ -238,7 +242,22 @@ def in_graph(*tensors) -> bool:
     return tracing(*tensors, transforms=False)
 
 
-class _FilterFn(torch.autograd.Function):
+class _Function(torch.autograd.Function):
+    """An ``autograd.Function`` whose ``apply`` skips torch's per-call
+    ``inspect.signature`` binding of default arguments (~0.1 ms, as much as
+    a small graph's whole filter) outside torch.func transforms: the
+    subclasses take every argument positionally and have no defaults."""
+
+    @classmethod
+    def apply(cls, *args):
+        if torch._C._are_functorch_transforms_active():
+            return super().apply(*args)
+        unwrap = torch._C._functorch.unwrap_if_dead
+        args = tuple(unwrap(a) if isinstance(a, Tensor) else a for a in args)
+        return super(torch.autograd.Function, cls).apply(*args)
+
+
+class _FilterFn(_Function):
     @staticmethod
     def forward(x, weight, op, op_t, order, rec):
         with _no_autocast(x):
@@ -269,7 +288,7 @@ class _FilterFn(torch.autograd.Function):
                      order, rec)
 
 
-class _FilterBackwardFn(torch.autograd.Function):
+class _FilterBackwardFn(_Function):
     """The filter's backward as a Function of its own, so that torch.func
     can batch it (jacrev); not differentiable again."""
 
@@ -295,7 +314,7 @@ class _FilterBackwardFn(torch.autograd.Function):
         return _loop(_FilterBackwardFn.apply, info, in_dims, *args)
 
 
-class _SpmmFn(torch.autograd.Function):
+class _SpmmFn(_Function):
     @staticmethod
     def forward(x, z, op, op_t, alpha, beta):
         with _no_autocast(x):

@@ -24,10 +24,23 @@ def tracing(*tensors, transforms: bool = True) -> bool:
     are for compile/export only)."""
     if torch.compiler.is_compiling():
         return True
-    from torch._subclasses.fake_tensor import is_fake
     wrapped = torch._C._functorch.is_functorch_wrapped_tensor
-    return any(isinstance(t, Tensor) and
-               (is_fake(t) or (transforms and wrapped(t))) for t in tensors)
+    for t in tensors:
+        if not isinstance(t, Tensor):
+            continue
+        if transforms and wrapped(t):
+            return True
+        if type(t) is Tensor and not wrapped(t) and \
+                not torch._is_functional_tensor(t):
+            continue  # a plain tensor: not fake (the common case, fast)
+        if _is_fake(t):
+            return True
+    return False
+
+
+def _is_fake(t: Tensor) -> bool:
+    from torch._subclasses.fake_tensor import is_fake
+    return is_fake(t)
 
 
 _STATIC = threading.local()
