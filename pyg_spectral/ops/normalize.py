@@ -131,7 +131,7 @@ def _from_entries(e: 'Entries', meta: dict) -> SparseOperator:
         if isinstance(diag, Tensor) and not diag.requires_grad:
             at_diag = checks.post([diag] if diag.dim() == 0 else
                                   [(diag == 0).all()])
-        crow, col, val, symmetric, values = csr_build(
+        crow, col, val, info, values = csr_build(
             rows, cols, val, e.num_nodes, drop=loop, checks=checks)
     if at_lam is not None:
         meta['lambda_max'] = values[at_lam][0]
@@ -143,8 +143,8 @@ def _from_entries(e: 'Entries', meta: dict) -> SparseOperator:
             diag = None
     if isinstance(diag, float) and diag == 0.0:
         diag = None  # no axpy
-    return SparseOperator(crow, col, val, diag, e.num_nodes,
-                          symmetric=symmetric, meta=meta)
+    return SparseOperator(crow, col, val, diag, e.num_nodes, meta=meta,
+                          **info)
 
 
 class Entries(NamedTuple):

@@ -77,7 +77,10 @@ def csr_build(rows: Tensor, cols: Tensor, val: Tensor, num_nodes: int,
               drop: Optional[Tensor] = None, checks=None,
               check_symmetric: bool = True):
     r"""The CSR arrays of the COO entries ``S[rows, cols] += val``: returns
-    ``(crow, col, val, symmetric, values)``.
+    ``(crow, col, val, info, values)``, ``info`` the keyword arguments of
+    :class:`SparseOperator` that the build found out (``symmetric``, and
+    ``max_nnz``: the most entries in a row and in a column, before
+    duplicates are summed).
 
     Eagerly, entries flagged in ``drop`` are left out and duplicates are
     summed, with one host read and no other synchronization: the entries
@@ -107,7 +110,7 @@ def csr_build(rows: Tensor, cols: Tensor, val: Tensor, num_nodes: int,
     val = val[perm]
     del perm
     values: list = []
-    symmetric = None
+    info: dict = {}
     if not static:
         checks = checks or pending_checks() or HostChecks()
         if E:
@@ -121,6 +124,7 @@ def csr_build(rows: Tensor, cols: Tensor, val: Tensor, num_nodes: int,
             at_sym = checks.post([_symmetric_entries(
                 key, run, summed.detach(), n, sentinel)]) \
                 if check_symmetric else None
+            at_nnz = checks.post(_max_counts(key, n))
         values = checks.read()
         if E:
             dropped = int(values[at_drop][0]) if at_drop is not None else 0
@@ -135,16 +139,29 @@ def csr_build(rows: Tensor, cols: Tensor, val: Tensor, num_nodes: int,
                 val = val.clone()  # not a view of the longer buffer
             del run, summed, start
             if at_sym is not None:
-                symmetric = bool(values[at_sym][0])
-        elif check_symmetric:
-            symmetric = True
+                info['symmetric'] = bool(values[at_sym][0])
+            info['max_nnz'] = tuple(int(v) for v in values[at_nnz])
+        else:
+            info['max_nnz'] = (0, 0)
+            if check_symmetric:
+                info['symmetric'] = True
     row = torch.div(key, n, rounding_mode='floor')
     col = key - row * n
     del key
     idx_dtype = torch.int32 if max(n, col.numel()) <= _INT32_MAX \
         else torch.long
     crow = _row_pointers(row, num_nodes).to(idx_dtype)
-    return crow, col.to(idx_dtype), val, symmetric, values
+    return crow, col.to(idx_dtype), val, info, values
+
+
+def _max_counts(key: Tensor, n: int):
+    """The most entries of a row and of a column (0-dim tensors; entries
+    with the sentinel key ``n * n`` fall into a discarded slot ``n``)."""
+    r = torch.div(key, n, rounding_mode='floor')  # [E], n for the sentinel
+    c = torch.where(r < n, key - r * n, n)
+    ones = torch.ones_like(r)
+    return [key.new_zeros(n + 1).index_add_(0, t, ones)[:n].max()
+            if n else key.new_zeros(()) for t in (r, c)]
 
 
 def _symmetric_entries(key: Tensor, run: Tensor, summed: Tensor, n: int,
@@ -213,8 +230,12 @@ class SparseOperator:
 
     def __init__(self, crow: Tensor, col: Tensor, val: Tensor, diag: Diag,
                  num_nodes: int, symmetric: Optional[bool] = None,
-                 meta: Optional[dict] = None):
+                 meta: Optional[dict] = None,
+                 max_nnz: Optional[Tuple[int, int]] = None):
         self.crow, self.col, self.val = crow, col, val
+        #: (most entries in a row, in a column) when the build knows them
+        #: (kernels choose their plan without reading the operator back)
+        self.max_nnz = max_nnz
         self.diag = diag
         self.num_nodes = as_size(num_nodes)
         self.meta = dict(meta or {})
@@ -232,10 +253,8 @@ class SparseOperator:
         with one_read():  # the checks and the build: one host read
             if check:
                 cls._check_coo(dst, src, val, num_nodes)
-            crow, col, val, symmetric, _ = csr_build(dst, src, val,
-                                                     num_nodes)
-        kwargs.setdefault('symmetric', symmetric)
-        return cls(crow, col, val, diag, num_nodes, **kwargs)
+            crow, col, val, info, _ = csr_build(dst, src, val, num_nodes)
+        return cls(crow, col, val, diag, num_nodes, **{**info, **kwargs})
 
     @staticmethod
     def _check_coo(dst: Tensor, src: Tensor, val: Tensor, num_nodes) -> None:
@@ -305,7 +324,9 @@ class SparseOperator:
             return self
         t = SparseOperator(*csr_transpose(self.crow, self.col, self.val,
                                           self.num_nodes),
-                           self.diag, self.num_nodes, meta=self.meta)
+                           self.diag, self.num_nodes, meta=self.meta,
+                           max_nnz=None if self.max_nnz is None
+                           else self.max_nnz[::-1])
         if self._symmetric is None and not tracing(self.val):
             self._symmetric = (torch.equal(t.crow, self.crow)
                                and torch.equal(t.col, self.col)
@@ -360,7 +381,8 @@ class SparseOperator:
             return SparseOperator(index_fn(op.crow), index_fn(op.col),
                                   value_fn(op.val),
                                   value_fn(d) if isinstance(d, Tensor) else d,
-                                  op.num_nodes, op._symmetric, op.meta)
+                                  op.num_nodes, op._symmetric, op.meta,
+                                  op.max_nnz)
         new = one(self)
         t = self._memo.get('t')
         if t is self:

@@ -5,6 +5,7 @@ missing. See :mod:`.spmm_kernel` for the kernels."""
 from __future__ import annotations
 
 import os
+from collections import OrderedDict
 from typing import Optional
 
 import torch
@@ -37,6 +38,8 @@ def _plan(op, split: int):
 
 
 def _make_plan(op, split: int):
+    if op.max_nnz is not None and op.max_nnz[0] <= split:
+        return None  # known from the build: no long row, nothing to read
     crow = op.crow.long()
     deg = crow[1:] - crow[:-1]
     long_rows = torch.nonzero(deg > split).flatten()
@@ -88,7 +91,8 @@ def spmm(op, x: Tensor, alpha: float = 1.0, z: Optional[Tensor] = None,
         return out.copy_(res)
     if n == 0 or f == 0:
         return out
-    val = op.val if op.val.dtype == x.dtype else op.val.to(x.dtype)
+    val = op.val if op.val.dtype == x.dtype else \
+        op.memo(('values', x.dtype), lambda: op.val.to(x.dtype))
     acc_dtype = torch.float64 if x.dtype == torch.float64 else torch.float32
     d = op.diag
     diag_ptr, d_scalar = val, 0.0
@@ -132,13 +136,28 @@ def spmm(op, x: Tensor, alpha: float = 1.0, z: Optional[Tensor] = None,
     return out
 
 
+_COEFS: 'OrderedDict[tuple, Tensor]' = OrderedDict()
+
+
 def _coef(op, alpha, beta, d, dtype, device):
-    """``[alpha, beta, d]`` as a device tensor, cached on the operator (the
-    recurrences use a handful of (alpha, beta) pairs)."""
-    key = ('triton_coef', float(alpha), float(beta), float(d), dtype,
-           str(device))
-    return op.memo(key, lambda: torch.tensor([alpha, beta, d], dtype=dtype,
-                                             device=device))
+    """``[alpha, beta, d]`` as a device tensor in the accumulation dtype
+    (float64 runs keep float64 coefficients), shared by every operator: a
+    new graph adds no tensor, and a call captured in a CUDA graph after a
+    warm-up finds its coefficients made. A new triple is written by three
+    device fills (no host-to-device copy, so even a first use inside a
+    capture is legal)."""
+    key = (float(alpha), float(beta), float(d), dtype, torch.device(device))
+    t = _COEFS.get(key)
+    if t is None:
+        t = torch.empty(3, dtype=dtype, device=device)
+        for i, v in enumerate(key[:3]):
+            t[i].fill_(v)
+        if t.is_cuda and torch.cuda.is_current_stream_capturing():
+            return t  # filled only when the graph replays: not shared
+        _COEFS[key] = t
+        while len(_COEFS) > 256:
+            _COEFS.popitem(last=False)
+    return t
 
 
 def triton_next_pow2(n: int) -> int:

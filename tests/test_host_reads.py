@@ -1,0 +1,161 @@
+"""What a new graph and a cached graph cost in host reads, counted with a
+``TorchDispatchMode`` (the ops that read a value back to the host, which on
+CUDA are device synchronizations), and that the one-read build finds the
+same operator, symmetry and row/column counts as a float64 dense oracle."""
+from collections import Counter
+
+import pytest
+import torch
+from torch.utils._python_dispatch import TorchDispatchMode
+
+from graphs import dense_adj, dense_laplacian_operator, random_graph
+from pyg_spectral.nn import ChebConv, ChebIIConv, GCNConv, GPRConv, STConv
+from pyg_spectral.ops import cache_info, clear_cache, laplacian_operator
+from pyg_spectral.ops.normalize import gcn_operator
+
+# ops that read values back to the host, or whose output size depends on
+# data (a read on CUDA)
+READS = {'_local_scalar_dense', 'item', 'nonzero', 'unique_consecutive',
+         '_unique2', 'unique_dim', 'masked_select', 'repeat_interleave',
+         'equal', 'allclose', 'is_nonzero'}
+# ops that make a tensor from host data (a host-to-device copy on CUDA)
+HOST_TENSORS = {'lift_fresh', 'lift_fresh_copy', '_to_copy'}
+
+
+class Ops(TorchDispatchMode):
+    def __init__(self):
+        super().__init__()
+        self.count = Counter()
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        name = func.overloadpacket.__name__
+        if name == 'repeat_interleave' and (kwargs or {}).get(
+                'output_size') is not None:
+            name += ' (sized)'  # a given output size reads nothing
+        self.count[name] += 1
+        return func(*args, **(kwargs or {}))
+
+    def of(self, names):
+        return {k: v for k, v in self.count.items() if k in names}
+
+
+def _undirected(n, e, seed):
+    g = torch.Generator().manual_seed(seed)
+    ei = torch.randint(0, n, (2, e), generator=g)
+    return torch.cat([ei, ei.flip(0)], 1)
+
+
+LAYERS = {
+    'ChebConv': lambda: ChebConv(8, 6, 3),
+    'ChebConv rw': lambda: ChebConv(8, 6, 4, normalization='rw'),
+    'GCNConv': lambda: GCNConv(8, 6),
+    'GCNConv improved': lambda: GCNConv(8, 6, improved=True),
+    'GPRConv': lambda: GPRConv(K=4),
+    'ChebIIConv': lambda: ChebIIConv(K=4),
+}
+
+
+@pytest.mark.parametrize('name', sorted(LAYERS))
+@pytest.mark.parametrize('weighted', [False, True])
+def test_new_graph_costs_one_read_and_cached_graph_none(name, weighted):
+    torch.manual_seed(0)
+    conv = LAYERS[name]()
+    # loops, duplicates and isolated nodes included: still one read
+    ei, w = random_graph(40, 120, directed=False, seed=3, weighted=weighted)
+    x = torch.randn(40, 8, requires_grad=True)
+    clear_cache()
+    with Ops() as new:
+        conv(x, ei, w).square().sum().backward()
+    assert sum(new.of(READS).values()) == 1, new.of(READS)
+    info = cache_info()
+    memo = {id(o): set(o._memo) for o in _live_operators()}
+    with Ops() as again:
+        conv(x, ei, w).square().sum().backward()
+    assert again.of(READS) == {}
+    assert again.of(HOST_TENSORS) == {}
+    assert cache_info()['misses'] == info['misses']
+    assert {id(o): set(o._memo) for o in _live_operators()} == memo
+
+
+def _live_operators():
+    from pyg_spectral.ops.operator import _LIVE
+    return list(_LIVE.values())
+
+
+def test_layers_on_one_edge_index_share_one_read():
+    torch.manual_seed(0)
+    convs = [ChebConv(8, 16, 3), ChebConv(16, 16, 3), ChebConv(16, 4, 3)]
+    ei = _undirected(50, 100, 1)
+    x = torch.randn(50, 8)
+    clear_cache()
+    with Ops() as ops:
+        h = x
+        for c in convs:
+            h = c(h, ei).relu()
+        h.sum().backward()
+    assert sum(ops.of(READS).values()) == 1, ops.of(READS)
+
+
+def test_stconv_new_graph_one_read():
+    torch.manual_seed(0)
+    block = STConv(20, 4, 8, 4, kernel_size=3, K=3)
+    ei = _undirected(20, 40, 2)
+    x = torch.randn(2, 6, 20, 4)
+    clear_cache()
+    with Ops() as ops:
+        block(x, ei).sum().backward()
+    assert sum(ops.of(READS).values()) == 1, ops.of(READS)
+
+
+@pytest.mark.parametrize('seed', range(6))
+@pytest.mark.parametrize('directed', [False, True])
+def test_one_read_build_matches_dense_oracle(seed, directed):
+    n = 25
+    ei, w = random_graph(n, 60, directed=directed, seed=seed,
+                         dtype=torch.float64)
+    for normalization in (None, 'sym', 'rw'):
+        op = laplacian_operator(ei, w, n, normalization)
+        lam = op.meta['lambda_max']
+        S = dense_laplacian_operator(ei, w, n, normalization, lam)
+        assert torch.allclose(op.to_dense(), S, rtol=1e-12, atol=1e-12)
+        assert op._symmetric is not None  # known without a read
+        assert op._symmetric == bool(torch.allclose(S, S.t(), rtol=1e-13,
+                                                    atol=0.0))
+    op = gcn_operator(ei, w, n)
+    A = dense_adj(ei, w, n, keep_loops=True)
+    assert op._symmetric == bool(torch.equal(A != 0, A.t() != 0) and
+                                 torch.allclose(A, A.t(), rtol=1e-13,
+                                                atol=0.0))
+    # the most entries in a row / column of the stored (off-diagonal) part
+    # before duplicates are summed: at least the distinct counts
+    M = op.to_dense() - torch.diag(op.diag_tensor())
+    assert op.max_nnz[0] >= int((M != 0).sum(1).max())
+    assert op.max_nnz[1] >= int((M != 0).sum(0).max())
+
+
+def test_symmetric_flag_of_a_graph_without_duplicates_is_exact():
+    n = 30
+    ei = _undirected(n, 80, 5)
+    from torch_geometric.utils import coalesce
+    ei = coalesce(ei, num_nodes=n)
+    op = laplacian_operator(ei, None, n, 'sym')
+    assert op._symmetric is True
+    assert op.max_nnz == (int(torch.bincount(ei[1], minlength=n).max()),
+                          int(torch.bincount(ei[0], minlength=n).max()))
+    w = torch.rand(ei.size(1), dtype=torch.float64)  # asymmetric weights
+    assert laplacian_operator(ei, w, n, 'sym')._symmetric is False
+    assert laplacian_operator(ei[:, 1:], None, n, 'sym')._symmetric is False
+
+
+@pytest.mark.parametrize('bad, match', [
+    (lambda ei: ei.index_fill(1, torch.tensor([3]), 40),
+     'node index 40, out of range for num_nodes=30'),
+    (lambda ei: ei.index_fill(1, torch.tensor([3]), -2),
+     'negative node index'),
+])
+def test_deferred_checks_still_raise_before_any_kernel(bad, match):
+    ei = bad(_undirected(30, 60, 7))
+    x = torch.randn(30, 8)
+    for conv in (ChebConv(8, 4, 3), GCNConv(8, 4)):
+        with pytest.raises(ValueError, match=match):
+            conv(x, ei)
