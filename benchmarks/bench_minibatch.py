@@ -1,0 +1,321 @@
+"""A new graph every step: ours vs PyG's layers, same process, same batches,
+same weights (PyG's state dict loaded into ours; outputs compared first).
+
+Workloads (fwd + bwd + Adam per step, warm-up first, median of repeats, ours
+and PyG alternating):
+
+* ``gc128``: graph classification, a new disjoint batch every step: 128
+  random undirected graphs of 10-40 nodes (mean degree ~4, coalesced), 32
+  features, 3 conv layers of width 64 + mean pool + Linear.
+* ``gc64x75``: the same with 64 graphs of 75 nodes (MNIST-superpixel size,
+  8 nearest-neighbour-like edges per node).
+* ``neighbor``: node classification on 2-hop subgraphs (fan-out [10, 10],
+  1024 seeds) of a 1M-node random graph (mean degree 10), sampled before
+  timing by PyG's ``NeighborLoader`` (or, where it cannot run -- no
+  pyg-lib / torch-sparse -- by an equivalent uniform sampler here); 2
+  conv layers of width 64 on 64 features.
+* ``cora``: Cora full batch (2 layers, hidden 16), the graph fixed.
+
+Host reads per step: ops that read values back to the host (on CUDA, device
+synchronizations), counted with a ``TorchDispatchMode`` over one model step
+(forward + backward; the optimizer excluded). Peak memory: above the
+inputs, CPU resident-set high-water mark or ``torch.cuda.max_memory_allocated``.
+
+    python benchmarks/bench_minibatch.py [--device cuda] [--quick] [--out PATH]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from collections import Counter
+
+import torch
+from torch.utils._python_dispatch import TorchDispatchMode
+
+sys.path.insert(0, os.path.dirname(__file__))
+from common import (fmt_bytes, peak_memory, planetoid_root,  # noqa: E402
+                    write_results)
+
+READS = {'_local_scalar_dense', 'item', 'nonzero', 'unique_consecutive',
+         '_unique2', 'unique_dim', 'masked_select', 'equal', 'allclose',
+         'is_nonzero'}
+
+
+class Reads(TorchDispatchMode):
+    def __init__(self):
+        super().__init__()
+        self.count = Counter()
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        name = func.overloadpacket.__name__
+        if name in READS or (name == 'repeat_interleave' and (
+                kwargs or {}).get('output_size') is None):
+            self.count[name] += 1
+        return func(*args, **(kwargs or {}))
+
+
+# -- inputs ------------------------------------------------------------------
+def _undirected(n, m, g):
+    from torch_geometric.utils import coalesce
+    ei = torch.randint(0, n, (2, m), generator=g)
+    ei = ei[:, ei[0] != ei[1]]
+    return coalesce(torch.cat([ei, ei.flip(0)], 1), num_nodes=n)
+
+
+def graph_batches(num, B, lo, hi, deg, F, seed):
+    from torch_geometric.data import Batch, Data
+    g = torch.Generator().manual_seed(seed)
+    out = []
+    for _ in range(num):
+        sizes = torch.randint(lo, hi + 1, (B, ), generator=g).tolist()
+        out.append(Batch.from_data_list([
+            Data(x=torch.randn(n, F, generator=g),
+                 edge_index=_undirected(n, n * deg // 2, g), num_nodes=n,
+                 y=torch.randint(0, 10, (1, ), generator=g))
+            for n in sizes]))
+    return out
+
+
+def neighbor_batches(num, n=1_000_000, deg=10, F=64, seed=0):
+    """``num`` 2-hop subgraphs (fan-out [10, 10], 1024 seeds)."""
+    from torch_geometric.data import Data
+    g = torch.Generator().manual_seed(seed)
+    ei = _undirected(n, n * deg // 2, g)
+    data = Data(x=torch.randn(n, F, generator=g), edge_index=ei,
+                y=torch.randint(0, 10, (n, ), generator=g), num_nodes=n)
+    try:
+        from torch_geometric.loader import NeighborLoader
+        loader = NeighborLoader(data, num_neighbors=[10, 10], batch_size=1024,
+                                shuffle=True)
+        out = []
+        for b in loader:
+            out.append(b)
+            if len(out) == num:
+                break
+        return out, 'NeighborLoader'
+    except (ImportError, RuntimeError, ValueError):
+        return _uniform_sampler(data, num, g), 'uniform sampler (no pyg-lib)'
+
+
+def _uniform_sampler(data, num, g):
+    """NeighborLoader's subgraphs without pyg-lib: seeds, then per hop up
+    to 10 in-neighbours of each frontier node drawn uniformly, relabelled;
+    the edges of the sampled tree (target <- sampled source)."""
+    from torch_geometric.data import Data
+    from torch_geometric.utils import sort_edge_index
+    n = data.num_nodes
+    src, dst = sort_edge_index(data.edge_index, num_nodes=n,
+                               sort_by_row=False)  # by target
+    ptr = torch.zeros(n + 1, dtype=torch.long)
+    ptr[1:] = torch.bincount(dst, minlength=n).cumsum(0)
+    out = []
+    for _ in range(num):
+        nodes = torch.randperm(n, generator=g)[:1024]
+        frontier, rows, cols = nodes, [], []
+        for fan in (10, 10):
+            deg = ptr[frontier + 1] - ptr[frontier]
+            draws = torch.rand(frontier.numel(), fan, generator=g)
+            pick = ptr[frontier].unsqueeze(1) + (draws * deg.unsqueeze(1)
+                                                 ).long()
+            ok = torch.arange(fan).unsqueeze(0) < deg.unsqueeze(1)
+            s = src[pick[ok]]
+            t = frontier.unsqueeze(1).expand(-1, fan)[ok]
+            rows.append(s)
+            cols.append(t)
+            frontier = torch.unique(s)
+            nodes = torch.cat([nodes, frontier])
+        nodes, inv = torch.unique(nodes, return_inverse=True)
+        # the seeds first, as NeighborLoader orders them
+        seeds = inv[:1024]
+        order = torch.cat([seeds, torch.tensor([i for i in range(
+            nodes.numel()) if i not in set(seeds.tolist())],
+            dtype=torch.long)])
+        nodes = nodes[order]
+        relabel = torch.full((n, ), -1, dtype=torch.long)
+        relabel[nodes] = torch.arange(nodes.numel())
+        ei = torch.stack([relabel[torch.cat(rows)], relabel[torch.cat(cols)]])
+        out.append(Data(x=data.x[nodes], edge_index=ei, y=data.y[nodes],
+                        batch_size=1024, num_nodes=nodes.numel()))
+    return out
+
+
+# -- models ------------------------------------------------------------------
+class Net(torch.nn.Module):
+    def __init__(self, lib, conv, widths, classes, pool):
+        super().__init__()
+        make = (lambda i, o: lib.ChebConv(i, o, 3)) if conv == 'ChebConv' \
+            else (lambda i, o: lib.GCNConv(i, o))
+        self.convs = torch.nn.ModuleList(
+            [make(i, o) for i, o in zip(widths[:-1], widths[1:])])
+        self.lin = torch.nn.Linear(widths[-1], classes)
+        self.pool = pool
+
+    def forward(self, x, edge_index, batch=None, num_graphs=None):
+        for conv in self.convs:
+            x = conv(x, edge_index).relu()
+        if self.pool:
+            from torch_geometric.nn import global_mean_pool
+            x = global_mean_pool(x, batch, num_graphs)
+        return self.lin(x)
+
+
+def models(conv, widths, classes, pool, device):
+    import torch_geometric.nn as pyg
+
+    import pyg_spectral.nn as ours
+    torch.manual_seed(0)
+    ref = Net(pyg, conv, widths, classes, pool).to(device)
+    mine = Net(ours, conv, widths, classes, pool).to(device)
+    mine.load_state_dict(ref.state_dict())
+    return {'PyG': ref, 'ours': mine}
+
+
+def to_inputs(b, device, pool):
+    if pool:
+        return (b.x.to(device), b.edge_index.to(device), b.batch.to(device),
+                b.num_graphs), b.y.to(device)
+    size = getattr(b, 'batch_size', None)
+    return (b.x.to(device), b.edge_index.to(device)), \
+        (b.y.to(device), size)
+
+
+def loss_of(out, target, pool):
+    if pool:
+        return torch.nn.functional.cross_entropy(out, target)
+    y, size = target
+    if size is None:
+        return torch.nn.functional.cross_entropy(out, y)
+    return torch.nn.functional.cross_entropy(out[:size], y[:size])
+
+
+def run(name, conv, batches, widths, classes, pool, device, repeats):
+    nets = models(conv, widths, classes, pool, device)
+    opts = {k: torch.optim.Adam(m.parameters(), lr=1e-3)
+            for k, m in nets.items()}
+    data = [to_inputs(b, device, pool) for b in batches]
+    sync = torch.cuda.synchronize if device == 'cuda' else (lambda: None)
+    with torch.no_grad():  # same weights, same outputs
+        a = nets['PyG'](*data[0][0])
+        b = nets['ours'](*data[0][0])
+        err = float((a - b).abs().max() / a.abs().max().clamp_min(1e-30))
+    assert err < 1e-4, f'{name}: ours != PyG ({err})'
+
+    def epoch(key):
+        net, opt = nets[key], opts[key]
+        for inputs, target in data:
+            opt.zero_grad(set_to_none=True)
+            loss_of(net(*inputs), target, pool).backward()
+            opt.step()
+        sync()
+
+    for key in nets:  # warm-up (allocator, Triton compilation)
+        epoch(key)
+    times = {k: [] for k in nets}
+    for _ in range(repeats):
+        for key in nets:
+            t = time.perf_counter()
+            epoch(key)
+            times[key].append((time.perf_counter() - t) / len(data))
+    row = dict(workload=name, conv=conv, device=device, steps=len(data))
+
+    def new_graph_step(key):
+        """One model step on the last batch with its edge_index copied: a
+        graph no layer has seen (Cora: the graph every epoch uses)."""
+        inputs, target = data[-1]
+        if name != 'cora':
+            inputs = (inputs[0], inputs[1].clone()) + tuple(inputs[2:])
+        loss_of(nets[key](*inputs), target, pool).backward()
+
+    for key in nets:
+        with Reads() as reads:
+            new_graph_step(key)
+        row[f'{key}_ms'] = statistics.median(times[key]) * 1e3
+        row[f'{key}_reads'] = sum(reads.count.values())
+    row['speedup'] = row['PyG_ms'] / row['ours_ms']
+    print(f"{name:9s} {conv:8s} PyG {row['PyG_ms']:8.2f} ms  ours "
+          f"{row['ours_ms']:8.2f} ms  x{row['speedup']:.2f}  reads "
+          f"{row['PyG_reads']}/{row['ours_reads']}", flush=True)
+    return row, new_graph_step
+
+
+def measure_memory(rows, steps, device):
+    """Peak of one new-graph model step per row, after all timings: on CPU
+    with malloc returning every free above 64 KiB to the OS (mallopt), so
+    that the resident-set high-water mark follows the step's tensors."""
+    if device == 'cpu':
+        import ctypes
+        try:
+            ctypes.CDLL('libc.so.6').mallopt(-3, 65536)  # M_MMAP_THRESHOLD
+        except (OSError, AttributeError):
+            pass
+    for row, step in zip(rows, steps):
+        for key in ('PyG', 'ours'):
+            step(key)  # warm
+            row[f'{key}_peak'] = max(peak_memory(lambda: step(key), device)
+                                     for _ in range(3))
+
+
+def cora(device):
+    root = planetoid_root('Cora')
+    if root is None:
+        return None
+    from torch_geometric.datasets import Planetoid
+    d = Planetoid(root, 'Cora')[0]
+    d.batch_size = None
+    return d
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('--device', default='cpu')
+    p.add_argument('--quick', action='store_true', help='few steps')
+    p.add_argument('--out', default=os.path.join(
+        os.path.dirname(__file__), 'results', 'minibatch'))
+    args = p.parse_args()
+    dev = args.device
+    steps = 5 if args.quick else 20
+    repeats = 3 if args.quick else 5
+    rows, steps_ = [], []
+    work = [('gc128', graph_batches(steps, 128, 10, 40, 4, 32, 0),
+             [32, 64, 64, 64], 10, True),
+            ('gc64x75', graph_batches(steps, 64, 75, 75, 8, 32, 1),
+             [32, 64, 64, 64], 10, True)]
+    nb, sampler = neighbor_batches(steps)
+    print(f'neighbor subgraphs: {sampler}, mean '
+          f'{statistics.mean(b.num_nodes for b in nb):.0f} nodes / '
+          f'{statistics.mean(b.edge_index.size(1) for b in nb):.0f} edges',
+          flush=True)
+    work.append(('neighbor', nb, [64, 64, 64], 10, False))
+    c = cora(dev)
+    if c is not None:
+        work.append(('cora', [c] * steps, [c.num_features, 16, 16], 7,
+                     False))
+    for name, batches, widths, classes, pool in work:
+        for conv in ('ChebConv', 'GCNConv'):
+            row, step = run(name, conv, batches, widths, classes, pool, dev,
+                            repeats)
+            rows.append(row)
+            steps_.append(step)
+    measure_memory(rows, steps_, dev)
+    lines = [f'| workload | layer | PyG ms/step | ours ms/step | speedup | '
+             f'host reads/step PyG / ours | peak PyG / ours |',
+             '|---|---|---:|---:|---:|---:|---:|']
+    for r in rows:
+        lines.append(
+            f"| {r['workload']} | {r['conv']} | {r['PyG_ms']:.2f} | "
+            f"{r['ours_ms']:.2f} | {r['speedup']:.2f}x | {r['PyG_reads']} / "
+            f"{r['ours_reads']} | {fmt_bytes(r['PyG_peak'])} / "
+            f"{fmt_bytes(r['ours_peak'])} |")
+    md = '\n'.join(lines) + '\n'
+    print(md)
+    if not args.quick or args.out:
+        write_results(args.out, md, rows, device=dev, sampler=sampler,
+                      command='python benchmarks/bench_minibatch.py ' +
+                      ' '.join(sys.argv[1:]))
+
+
+if __name__ == '__main__':
+    main()
