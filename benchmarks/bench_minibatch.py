@@ -79,7 +79,8 @@ def graph_batches(num, B, lo, hi, deg, F, seed):
     return out
 
 
-def neighbor_batches(num, n=1_000_000, deg=10, F=64, seed=0):
+def neighbor_batches(num, n=1_000_000, deg=10, F=64, seed=0,
+                     sampler='auto'):
     """``num`` 2-hop subgraphs (fan-out [10, 10], 1024 seeds)."""
     from torch_geometric.data import Data
     g = torch.Generator().manual_seed(seed)
@@ -87,6 +88,8 @@ def neighbor_batches(num, n=1_000_000, deg=10, F=64, seed=0):
     data = Data(x=torch.randn(n, F, generator=g), edge_index=ei,
                 y=torch.randint(0, 10, (n, ), generator=g), num_nodes=n)
     try:
+        if sampler == 'uniform':
+            raise ImportError
         from torch_geometric.loader import NeighborLoader
         loader = NeighborLoader(data, num_neighbors=[10, 10], batch_size=1024,
                                 shuffle=True)
@@ -130,10 +133,9 @@ def _uniform_sampler(data, num, g):
         nodes, inv = torch.unique(nodes, return_inverse=True)
         # the seeds first, as NeighborLoader orders them
         seeds = inv[:1024]
-        order = torch.cat([seeds, torch.tensor([i for i in range(
-            nodes.numel()) if i not in set(seeds.tolist())],
-            dtype=torch.long)])
-        nodes = nodes[order]
+        rest = torch.ones(nodes.numel(), dtype=torch.bool)
+        rest[seeds] = False
+        nodes = nodes[torch.cat([seeds, rest.nonzero().flatten()])]
         relabel = torch.full((n, ), -1, dtype=torch.long)
         relabel[nodes] = torch.arange(nodes.numel())
         ei = torch.stack([relabel[torch.cat(rows)], relabel[torch.cat(cols)]])
@@ -234,11 +236,28 @@ def run(name, conv, batches, widths, classes, pool, device, repeats):
             new_graph_step(key)
         row[f'{key}_ms'] = statistics.median(times[key]) * 1e3
         row[f'{key}_reads'] = sum(reads.count.values())
+        if device == 'cuda':
+            row[f'{key}_syncs'] = count_syncs(lambda: new_graph_step(key))
     row['speedup'] = row['PyG_ms'] / row['ours_ms']
     print(f"{name:9s} {conv:8s} PyG {row['PyG_ms']:8.2f} ms  ours "
           f"{row['ours_ms']:8.2f} ms  x{row['speedup']:.2f}  reads "
           f"{row['PyG_reads']}/{row['ours_reads']}", flush=True)
     return row, new_graph_step
+
+
+def count_syncs(fn) -> int:
+    """Device synchronizations of ``fn()`` as torch's sync debug mode
+    reports them (one warning each)."""
+    import warnings
+    torch.cuda.synchronize()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        torch.cuda.set_sync_debug_mode('warn')
+        try:
+            fn()
+        finally:
+            torch.cuda.set_sync_debug_mode('default')
+    return sum('synchroniz' in str(w.message) for w in caught)
 
 
 def measure_memory(rows, steps, device):
@@ -256,6 +275,10 @@ def measure_memory(rows, steps, device):
             step(key)  # warm
             row[f'{key}_peak'] = max(peak_memory(lambda: step(key), device)
                                      for _ in range(3))
+
+
+def kib(n: float) -> str:
+    return fmt_bytes(n) if n >= 2**20 else f'{n / 2**10:.0f} KiB'
 
 
 def cora(device):
@@ -300,15 +323,20 @@ def main():
             rows.append(row)
             steps_.append(step)
     measure_memory(rows, steps_, dev)
-    lines = [f'| workload | layer | PyG ms/step | ours ms/step | speedup | '
-             f'host reads/step PyG / ours | peak PyG / ours |',
-             '|---|---|---:|---:|---:|---:|---:|']
+    syncs = dev == 'cuda'
+    lines = ['| workload | layer | PyG ms/step | ours ms/step | speedup | '
+             'host reads/step PyG / ours |' +
+             (' device syncs/step PyG / ours |' if syncs else '') +
+             ' peak PyG / ours |',
+             '|---|---|---:|---:|---:|---:|' + ('---:|' if syncs else '') +
+             '---:|']
     for r in rows:
         lines.append(
             f"| {r['workload']} | {r['conv']} | {r['PyG_ms']:.2f} | "
             f"{r['ours_ms']:.2f} | {r['speedup']:.2f}x | {r['PyG_reads']} / "
-            f"{r['ours_reads']} | {fmt_bytes(r['PyG_peak'])} / "
-            f"{fmt_bytes(r['ours_peak'])} |")
+            f"{r['ours_reads']} | " +
+            (f"{r['PyG_syncs']} / {r['ours_syncs']} | " if syncs else '') +
+            f"{kib(r['PyG_peak'])} / {kib(r['ours_peak'])} |")
     md = '\n'.join(lines) + '\n'
     print(md)
     if not args.quick or args.out:
