@@ -111,12 +111,14 @@ def to_node_major(x: Tensor, nd: int) -> Tensor:
 
 def from_node_major(y: Tensor, x: Tensor, nd: int) -> Tensor:
     """Inverse of :func:`to_node_major` for an output ``y`` ``[N, (M,) F]``
-    of the signal ``x``: ``[*, N, F]`` with the node axis back at ``nd``."""
+    of the signal ``x``: ``[*, N, F]`` with the node axis back at ``nd``,
+    contiguous as PyG's output (``out.view(-1, F)`` works)."""
     if x.dim() == 2:
         return y
     shape = (x.size(nd), ) + tuple(
         s for i, s in enumerate(x.shape[:-1]) if i != nd) + (y.size(-1), )
-    return y.reshape(shape).movedim(0, nd)  # [N, *rest, F] -> [*, N, F]
+    # [N, *rest, F] -> [*, N, F]
+    return y.reshape(shape).movedim(0, nd).contiguous()
 
 
 def engine_propagate(op: SparseOperator, nd: int) -> Callable[[Tensor],

@@ -1,4 +1,4 @@
-from typing import Optional, Tuple
+from typing import List, Optional, Tuple
 
 import torch
 from torch import Tensor
@@ -95,9 +95,11 @@ class GCNConv(MessagePassing):
         self.cached = cached
         self.add_self_loops = add_self_loops
         self.normalize = normalize
-        self._cached_op: Optional[SparseOperator] = None
-        self._cached_entries: Optional[Entries] = None  # its edge order
-        self._cached_sparse_tensor = False  # was the cached graph one?
+        # with cached=True, one operator per kind of graph input as in PyG
+        # (``_cached_edge_index`` for tensors, ``_cached_adj_t`` for
+        # SparseTensors): [tensor kind, SparseTensor kind]
+        self._cached_ops: List[Optional[SparseOperator]] = [None, None]
+        self._cached_entries: Optional[Entries] = None  # tensor kind's order
         self.lin = Linear(in_channels, out_channels, bias=False,
                           weight_initializer='glorot')
         if bias:
@@ -110,15 +112,16 @@ class GCNConv(MessagePassing):
         super().reset_parameters()
         self.lin.reset_parameters()
         zeros(self.bias)
-        self._cached_op = self._cached_entries = None
+        self._cached_ops = [None, None]
+        self._cached_entries = None
 
     # PyG's cache attributes, as views of the one cached operator ---------
     @property
     def _cached_edge_index(self) -> Optional[Tuple[Tensor, Tensor]]:
         if self._cached_entries is not None:
             return self._cached_entries.edge_list()
-        op = self._cached_op
-        if op is None or self._cached_sparse_tensor:
+        op = self._cached_ops[0]
+        if op is None:
             return None
         return operator_entries(op, self.flow).edge_list()
 
@@ -128,8 +131,8 @@ class GCNConv(MessagePassing):
 
     @property
     def _cached_adj_t(self):
-        op = self._cached_op
-        if op is None or not self._cached_sparse_tensor:
+        op = self._cached_ops[1]
+        if op is None:
             return None
         from torch_sparse import SparseTensor  # was given one
         return sparse_adj_t(operator_entries(op, self.flow),
@@ -142,16 +145,15 @@ class GCNConv(MessagePassing):
     def _set_cache(self, value, sparse_tensor: bool) -> None:
         """``None`` clears the cache; a normalized graph (``(edge_index,
         edge_weight)`` or a ``SparseTensor`` ``adj_t``) becomes it."""
+        if not sparse_tensor:
+            self._cached_entries = None
         if value is None:
-            if self._cached_sparse_tensor == sparse_tensor:
-                self._cached_op = self._cached_entries = None
+            self._cached_ops[sparse_tensor] = None
             return
         graph, weight = (value, None) if sparse_tensor else value
-        self._cached_entries = None
-        self._cached_op = gcn_operator(graph, weight, None,
-                                       add_self_loops=False, normalize=False,
-                                       flow=self.flow)
-        self._cached_sparse_tensor = sparse_tensor
+        self._cached_ops[sparse_tensor] = gcn_operator(
+            graph, weight, None, add_self_loops=False, normalize=False,
+            flow=self.flow)
 
     @checked_forward
     def forward(self, x: Tensor, edge_index: Adj,
@@ -191,7 +193,8 @@ class GCNConv(MessagePassing):
         return out
 
     def _operator(self, x, nd, edge_index, edge_weight) -> SparseOperator:
-        op = self._cached_op
+        kind = is_sparse_tensor(edge_index)
+        op = self._cached_ops[kind]
         n = x.size(nd)
         if op is not None:
             if op.num_nodes != n:
@@ -201,21 +204,22 @@ class GCNConv(MessagePassing):
         if self.cached and isinstance(edge_index, Tensor) and \
                 edge_index.layout == torch.strided:
             self._entries(x, nd, edge_index, edge_weight)  # fills the cache
-            return self._cached_op
+            return self._cached_ops[0]
         op = gcn_for(x, n, edge_index, edge_weight, self.improved,
                      self.add_self_loops, self.normalize, self.flow)
         if self.cached:
-            self._cached_op = op
-            self._cached_sparse_tensor = is_sparse_tensor(edge_index)
+            self._cached_ops[kind] = op
         return op
 
     def _entries(self, x, nd, edge_index, edge_weight) -> Entries:
         """The normalized graph per edge, in the input's edge order (which
         explainers' edge masks follow); cached with ``cached=True``."""
-        if self._cached_entries is not None:
+        if self._cached_entries is not None and \
+                not is_sparse_tensor(edge_index):
             return self._cached_entries
-        if self._cached_op is not None or not isinstance(
-                edge_index, Tensor) or edge_index.layout != torch.strided:
+        if self._cached_ops[is_sparse_tensor(edge_index)] is not None or \
+                not isinstance(edge_index, Tensor) or \
+                edge_index.layout != torch.strided:
             op = self._operator(x, nd, edge_index, edge_weight)
             return operator_entries(op, self.flow)
         check_same_device('x', x.device, 'edge_index', edge_index.device)
@@ -223,8 +227,7 @@ class GCNConv(MessagePassing):
                         self.add_self_loops, self.normalize, x.dtype,
                         self.flow)
         if self.cached:
-            self._cached_entries, self._cached_op = e, e.operator()
-            self._cached_sparse_tensor = False
+            self._cached_entries, self._cached_ops[0] = e, e.operator()
         return e
 
     def _fused(self, x: Tensor, op: SparseOperator) -> Tensor:
