@@ -205,9 +205,18 @@ def run(name, conv, batches, widths, classes, pool, device, repeats):
         err = float((a - b).abs().max() / a.abs().max().clamp_min(1e-30))
     assert err < 1e-4, f'{name}: ours != PyG ({err})'
 
-    def epoch(key):
+    def fresh():
+        """The batches with new edge_index tensors: as a DataLoader's, a
+        graph no layer (and no operator cache) has seen; Cora keeps its
+        one graph."""
+        if name == 'cora':
+            return data
+        return [((inp[0], inp[1].clone()) + tuple(inp[2:]), target)
+                for inp, target in data]
+
+    def epoch(key, batches=None):
         net, opt = nets[key], opts[key]
-        for inputs, target in data:
+        for inputs, target in (batches or fresh()):
             opt.zero_grad(set_to_none=True)
             loss_of(net(*inputs), target, pool).backward()
             opt.step()
@@ -218,8 +227,10 @@ def run(name, conv, batches, widths, classes, pool, device, repeats):
     times = {k: [] for k in nets}
     for _ in range(repeats):
         for key in nets:
+            batches = fresh()  # (copies made outside the timed region)
+            sync()
             t = time.perf_counter()
-            epoch(key)
+            epoch(key, batches)
             times[key].append((time.perf_counter() - t) / len(data))
     row = dict(workload=name, conv=conv, device=device, steps=len(data))
 
@@ -264,15 +275,21 @@ def measure_memory(rows, steps, device):
     """Peak of one new-graph model step per row, after all timings: on CPU
     with malloc returning every free above 64 KiB to the OS (mallopt), so
     that the resident-set high-water mark follows the step's tensors."""
+    trim = None
     if device == 'cpu':
         import ctypes
         try:
-            ctypes.CDLL('libc.so.6').mallopt(-3, 65536)  # M_MMAP_THRESHOLD
+            libc = ctypes.CDLL('libc.so.6')
+            libc.mallopt(-3, 65536)  # M_MMAP_THRESHOLD: large blocks mmap'd
+            libc.mallopt(-1, 65536)  # M_TRIM_THRESHOLD: free heap returned
+            trim = lambda: libc.malloc_trim(0)  # noqa: E731
         except (OSError, AttributeError):
             pass
     for row, step in zip(rows, steps):
         for key in ('PyG', 'ours'):
             step(key)  # warm
+            if trim is not None:
+                trim()
             row[f'{key}_peak'] = max(peak_memory(lambda: step(key), device)
                                      for _ in range(3))
 
@@ -337,7 +354,19 @@ def main():
             f"{r['ours_reads']} | " +
             (f"{r['PyG_syncs']} / {r['ours_syncs']} | " if syncs else '') +
             f"{kib(r['PyG_peak'])} / {kib(r['ours_peak'])} |")
-    md = '\n'.join(lines) + '\n'
+    from common import machine, stamp
+    cmd = 'python benchmarks/bench_minibatch.py' + (
+        ' ' + ' '.join(sys.argv[1:]) if sys.argv[1:] else '')
+    head = (f'Machine: {machine()}. Date: {stamp()}. Command: `{cmd}`.\n\n'
+            f'One step = forward + backward + Adam on a graph the step has '
+            f'not seen (a new batch); ours and PyG alternate, same batches '
+            f'and weights; median of {repeats} passes over {steps} batches '
+            f'after a warm-up pass. Neighbor subgraphs: {sampler}. Host '
+            f'reads: ops that read a value back to the host in one '
+            f'new-graph forward + backward (a `TorchDispatchMode` count; '
+            f'PyG\'s boolean-mask indexing syncs on CUDA but is not counted '
+            f'on the CPU). Peak: one new-graph step above its inputs.\n\n')
+    md = head + '\n'.join(lines) + '\n'
     print(md)
     if not args.quick or args.out:
         write_results(args.out, md, rows, device=dev, sampler=sampler,

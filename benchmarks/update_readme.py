@@ -48,6 +48,9 @@ SECTIONS = [
     ('\n### ChebConv / GCNConv vs PyG (CPU, '
      '`benchmarks/results/conv_cpu.md`)\n',
      [lambda: body('conv_cpu.md'), lambda: note('conv_cpu')]),
+    ('\n### A new graph every step (CPU, `python '
+     'benchmarks/bench_minibatch.py`, `benchmarks/results/minibatch.md`)\n',
+     [lambda: body('minibatch.md'), lambda: note('minibatch')]),
     ('\n### CUDA path (Triton, `benchmarks/results/gpu.md`)\n', [gpu]),
     ('\n### STGCN block vs torch_geometric_temporal '
      '(`benchmarks/results/stgcn_race.md`)\n',

@@ -58,7 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
         'citation', help="Kipf & Welling's Cora/CiteSeer/PubMed table",
         description='Semi-supervised node classification on the Planetoid '
         'public split (Kipf & Welling protocol), ours beside the papers.')
-    c.add_argument('--datasets', nargs='+', default=['Cora', 'CiteSeer'])
+    c.add_argument('--datasets', nargs='+', default=['Cora', 'CiteSeer'],
+                   type=_planetoid_name,
+                   help='Cora CiteSeer PubMed (any case)')
     c.add_argument('--models', nargs='+', default=None,
                    help='gcn cheb-2 cheb-3 cheb-4 mlp (default: all); '
                    'cheb-K uses PyG K (number of terms)')
@@ -81,11 +83,15 @@ def build_parser() -> argparse.ArgumentParser:
         description='Full-supervised node classification (GPR-GNN / BernNet '
         '/ ChebNetII protocol) with time per epoch vs the authors\' '
         'propagate-K-times filters.')
-    q.add_argument('--datasets', nargs='+', default=['Cora', 'CiteSeer'])
+    q.add_argument('--datasets', nargs='+', default=['Cora', 'CiteSeer'],
+                   type=_planetoid_name,
+                   help='Cora CiteSeer PubMed (any case)')
     q.add_argument('--models', nargs='+', default=None,
                    help='gcn chebnet gprgnn bernnet chebnetii jacobiconv '
                    '(default: all)')
-    q.add_argument('--splits', type=int, default=10)
+    q.add_argument('--splits', '--seeds', dest='splits', type=int,
+                   default=10, help='random splits, one seed each '
+                   '(--seeds is the same)')
     q.add_argument('--epochs', type=int, default=1000)
     q.add_argument('--root', default=None, help='Planetoid root (as for '
                    'citation)')
@@ -133,6 +139,19 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument('--out', default='benchmarks/results/digits')
     d.set_defaults(func=_digits)
     return p
+
+
+_PLANETOID = ('Cora', 'CiteSeer', 'PubMed')
+
+
+def _planetoid_name(name: str) -> str:
+    """A Planetoid name in any case -> its canonical spelling (the paper
+    tables are keyed by it)."""
+    for canonical in _PLANETOID:
+        if name.lower() == canonical.lower():
+            return canonical
+    raise argparse.ArgumentTypeError(
+        f"unknown dataset {name!r} (choose from {', '.join(_PLANETOID)})")
 
 
 def main(argv=None) -> int:

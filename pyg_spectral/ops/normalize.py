@@ -77,7 +77,7 @@ def laplacian_terms(edge_index: Tensor, edge_weight: Optional[Tensor],
     check_nonnegative_degree(deg, repr(normalization))
     if normalization == 'sym':
         dinv = _inv_pow(deg, -0.5)
-        p = dinv[src] * w * dinv[dst]
+        p = w * (dinv[src] * dinv[dst])  # exactly symmetric in (src, dst)
     else:  # 'rw'
         p = _inv_pow(deg, -1.0)[src] * w
     return src, dst, p, w.new_ones(num_nodes)
@@ -329,7 +329,7 @@ def gcn_entries(edge_index, edge_weight: Optional[Tensor] = None,
     deg = deg.index_add(0, target, w)
     check_nonnegative_degree(deg, 'GCN')
     dinv = _inv_pow(deg, -0.5)
-    val = dinv[src] * w * dinv[dst]
+    val = w * (dinv[src] * dinv[dst])  # exactly symmetric in (src, dst)
     diag = None if loop_w is None else dinv * dinv * loop_w
     return Entries(src, dst, val, diag, n, flow, meta, add_self_loops)
 

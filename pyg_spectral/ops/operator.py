@@ -52,11 +52,13 @@ def _csr_tensor(crow: Tensor, col: Tensor, val: Tensor, n: int) -> Tensor:
 
 
 def _row_pointers(sorted_rows: Tensor, n: int) -> Tensor:
-    """CSR row pointers ``[n + 1]`` of entries sorted by row (a static-shape
-    search, traceable)."""
-    bounds = torch.arange(n + 1, device=sorted_rows.device,
-                          dtype=sorted_rows.dtype)
-    return torch.searchsorted(sorted_rows, bounds)
+    """CSR row pointers ``[n + 1]`` of entries sorted by row: the running
+    sum of the row counts (static shapes, traceable; one pass over the
+    entries, cheaper than a search)."""
+    rows = sorted_rows.long()
+    counts = torch.zeros(n + 1, dtype=torch.long, device=rows.device)
+    counts.index_add_(0, rows + 1, torch.ones_like(rows))
+    return counts.cumsum(0).to(sorted_rows.dtype)
 
 
 def coo_to_csr(dst: Tensor, src: Tensor, val: Tensor, num_nodes: int):
@@ -90,9 +92,10 @@ def csr_build(rows: Tensor, cols: Tensor, val: Tensor, num_nodes: int,
     ``checks``, a :class:`~.validation.HostChecks`, or the pending one;
     ``values`` is its result) tells how many entries were dropped, how many
     distinct keys remain and, when ``check_symmetric``, whether
-    :math:`\mathbf{S} = \mathbf{S}^\top` (each entry's mirror found by a
-    binary search, summed values equal to 8 ulp); ``symmetric`` is then a
-    bool. The arrays are cut to those sizes afterwards.
+    :math:`\mathbf{S} = \mathbf{S}^\top` (:func:`_symmetric_entries`: an
+    order-free hash of the entries and of their mirrors, values bit for
+    bit); ``symmetric`` is then a bool. The arrays are cut to those sizes
+    afterwards.
 
     While tracing (or under :func:`~.validation.static_shapes`) nothing is
     read: ``drop`` is ignored (those entries carry 0), duplicates are kept,
@@ -122,7 +125,7 @@ def csr_build(rows: Tensor, cols: Tensor, val: Tensor, num_nodes: int,
                 else None
             at_runs = checks.post([run[-1] + 1])
             at_sym = checks.post([_symmetric_entries(
-                key, run, summed.detach(), n, sentinel)]) \
+                key, val.detach(), n, sentinel)]) \
                 if check_symmetric else None
             at_nnz = checks.post(_max_counts(key, n))
         values = checks.read()
@@ -160,30 +163,54 @@ def _max_counts(key: Tensor, n: int):
     r = torch.div(key, n, rounding_mode='floor')  # [E], n for the sentinel
     c = torch.where(r < n, key - r * n, n)
     ones = torch.ones_like(r)
-    return [key.new_zeros(n + 1).index_add_(0, t, ones)[:n].max()
+    # (clamped: unchecked indices raise with the queued checks, not here)
+    return [key.new_zeros(n + 1).index_add_(0, t.clamp(0, n), ones)[:n].max()
             if n else key.new_zeros(()) for t in (r, c)]
 
 
-def _symmetric_entries(key: Tensor, run: Tensor, summed: Tensor, n: int,
+_MASK = [0] + [(1 << (64 - k)) - 1 for k in range(1, 64)]
+
+
+def _mix(x: Tensor) -> Tensor:
+    """splitmix64's finalizer on int64 (wrapping arithmetic; logical
+    shifts by masking the sign extension)."""
+    x = x ^ ((x >> 30) & _MASK[30])
+    x = x * -4658895280553007687  # 0xbf58476d1ce4e5b9
+    x = x ^ ((x >> 27) & _MASK[27])
+    x = x * -7723592293110705685  # 0x94d049bb133111eb
+    return x ^ ((x >> 31) & _MASK[31])
+
+
+def _value_bits(v: Tensor) -> Tensor:
+    """The bit pattern of each value, as int64."""
+    bits = {8: torch.int64, 4: torch.int32, 2: torch.int16}[v.element_size()]
+    return v.contiguous().view(bits).long()
+
+
+def _symmetric_entries(key: Tensor, val: Tensor, n: int,
                        sentinel: int) -> Tensor:
-    """0-dim bool tensor (no host read): every key of the sorted ``key``
-    (``row * n + col``; dropped entries = ``sentinel``) has its mirror
-    ``col * n + row``, with an equal summed value (``summed[run[i]]``, to 8
-    ulp)."""
+    """0-dim bool tensor (no host read, no search): the multiset of entries
+    ``(row, col, value)`` of the sorted ``key`` (``row * n + col``; dropped
+    entries = ``sentinel``, left out) equals that of ``(col, row,
+    value)``, by comparing order-free sums of a 64-bit hash of each entry
+    (a mismatch is certain to be found; a false match has probability
+    about 2**-64). Values must match bit for bit: the normalizers compute
+    ``w_ij d_i d_j`` with the commutative product ``d_i d_j``, so a
+    symmetric graph gives an exactly symmetric operator. Duplicates are
+    compared as entries (a duplicated edge mirrored by a single edge of
+    the summed value reads as not symmetric: a transpose is built, which is
+    correct, only not shared)."""
     E = key.numel()
-    ok = torch.ones((), dtype=torch.bool, device=key.device)
-    eps = 8 * torch.finfo(summed.dtype).eps \
-        if summed.is_floating_point() else 0.0
+    diff = torch.zeros((), dtype=torch.long, device=key.device)
     for lo in range(0, E, _SYM_CHUNK):
         k = key[lo:lo + _SYM_CHUNK]
+        keep = k != sentinel
         r = torch.div(k, n, rounding_mode='floor')
         kt = (k - r * n) * n + r  # the mirror's key
-        pos = torch.searchsorted(key, kt).clamp_(max=E - 1)
-        v = summed[run[lo:lo + _SYM_CHUNK]]
-        vt = summed[run[pos]]
-        good = (key[pos] == kt) & ((v - vt).abs() <= eps * vt.abs())
-        ok = ok & (good | (k == sentinel)).all()
-    return ok
+        vb = _mix(_value_bits(val[lo:lo + _SYM_CHUNK]))
+        h = _mix(k ^ vb) - _mix(kt ^ vb)
+        diff = diff + torch.where(keep, h, 0).sum()
+    return diff == 0
 
 
 def csr_transpose(crow: Tensor, col: Tensor, val: Tensor, num_nodes: int):
