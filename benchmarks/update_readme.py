@@ -51,6 +51,8 @@ SECTIONS = [
     ('\n### A new graph every step (CPU, `python '
      'benchmarks/bench_minibatch.py`, `benchmarks/results/minibatch.md`)\n',
      [lambda: body('minibatch.md'), lambda: note('minibatch')]),
+    ('\n### Locality ordering (CPU, `python benchmarks/bench_locality.py`, '
+     '`benchmarks/results/locality.md`)\n', [lambda: body('locality.md')]),
     ('\n### CUDA path (Triton, `benchmarks/results/gpu.md`)\n', [gpu]),
     ('\n### STGCN block vs torch_geometric_temporal '
      '(`benchmarks/results/stgcn_race.md`)\n',
