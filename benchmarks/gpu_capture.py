@@ -280,12 +280,11 @@ def main():
                      f"{'—' if gx is None else f'{gx:.2f}x'} |")
     md = '\n'.join(lines) + '\n'
     print(md)
-    if args.out:
-        os.makedirs(args.out, exist_ok=True)
-        with open(os.path.join(args.out, 'capture.md'), 'w') as f:
-            f.write(md)
-        with open(os.path.join(args.out, 'capture.json'), 'w') as f:
-            json.dump(result, f, indent=1)
+    if args.out:  # capture.md, capture.json (with machine and date)
+        from common import write_results
+        write_results(os.path.join(args.out, 'capture'), md,
+                      result['capture'], compile=result['compile'],
+                      cora=result['cora'], device=device)
 
 
 if __name__ == '__main__':

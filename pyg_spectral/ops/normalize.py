@@ -61,15 +61,15 @@ def laplacian_terms(edge_index: Tensor, edge_weight: Optional[Tensor],
     duplicates kept)."""
     src, dst = edge_index[0], edge_index[1]
     keep = src != dst
-    if edge_weight is None:
-        w = keep.to(dtype) if not _compacting(src) else \
-            torch.ones(src.numel(), dtype=dtype, device=src.device)
-    else:
+    compact = _compacting(src, edge_weight)
+    if edge_weight is not None:
         w = edge_weight.to(dtype)
-    if not _compacting(src, w):  # self-loops get weight 0
-        if edge_weight is not None:
+        if not compact:  # self-loops get weight 0
             w = w * keep
-    elif not bool(keep.all()):  # compact only when there are self-loops
+    else:  # all ones (self-loops 0 when not compacting)
+        w = torch.ones(src.numel(), dtype=dtype, device=src.device) \
+            if compact else keep.to(dtype)
+    if compact and not bool(keep.all()):  # only when there are self-loops
         src, dst, w = src[keep], dst[keep], w[keep]
     deg = w.new_zeros(num_nodes).index_add(0, src, w)
     if normalization is None:
@@ -224,6 +224,8 @@ def laplacian_entries(edge_index, edge_weight: Optional[Tensor] = None,
         elif batch is None:
             raise ValueError(f"lambda_max has {lam.numel()} entries (one "
                              f"per graph) but batch is None")
+    if lam is None and normalization is not None and edge_weight is None:
+        lam = 2.0  # unit weights: every entry of L is <= 1, nothing to read
     if lam is None:
         lam = default_lambda_max(p, l_diag)
     meta = dict(kind='laplacian', normalization=normalization,
