@@ -7,7 +7,7 @@ from graphs import (dense_cheb_filter, dense_laplacian_operator,
                     random_graph, rel_err)
 from pyg_spectral.ops import (cheb_basis, cheb_filter, choose_order, clenshaw,
                               laplacian_operator)
-from pyg_spectral.ops.chebyshev import _batch_gemms
+from pyg_spectral.ops.filter_engine import _batch_gemms
 
 D = torch.float64
 

@@ -526,3 +526,69 @@ def test_stconv_positional_call_as_torch_geometric_temporal():
     assert block.spatial.bias is None  # bias: the graph conv's, as theirs
     out = block(torch.randn(4, 7, 10, 2), ei, w)
     assert out.shape == (4, 3, 10, 6)
+
+
+# -- batched backward: the legacy vmap of torch.autograd.functional --------
+@pytest.mark.parametrize('name,args,kwargs', LAYERS, ids=IDS)
+def test_vectorized_jacobian_equals_pyg(name, args, kwargs):
+    """``jacobian(vectorize=True)`` (PyG's ``utils.total_influence``) and
+    ``autograd.grad(is_grads_batched=True)`` batch the backward with the
+    legacy vmap: the result equals PyG's layer, float64."""
+    mine, ref = _pair(name, *args, **kwargs)
+    mine, ref = mine.double(), ref.double()
+    ei, w = _graph()
+    w = w.double()
+    x = torch.randn(30, args[0], dtype=torch.float64)
+    ja = torch.autograd.functional.jacobian(lambda t: mine(t, ei, w), x,
+                                            vectorize=True)
+    jb = torch.autograd.functional.jacobian(lambda t: ref(t, ei, w), x,
+                                            vectorize=True)
+    assert ja.shape == jb.shape == (30, args[1], 30, args[0])
+    assert rel_err(ja, jb) < 1e-12
+    xr = x.clone().requires_grad_()
+    a, b = mine(xr, ei, w), ref(xr, ei, w)
+    v = torch.randn((5, ) + tuple(a.shape), dtype=torch.float64)
+    ga = torch.autograd.grad(a, [xr, *mine.parameters()], v,
+                             is_grads_batched=True, retain_graph=True)
+    gb = torch.autograd.grad(b, [xr, *ref.parameters()], v,
+                             is_grads_batched=True)
+    for u, t in zip(ga, gb, strict=True):
+        assert u.shape == t.shape and u.size(0) == 5
+        assert rel_err(u, t) < 1e-12
+    # torch.func: vmap of a vjp (the functorch transform)
+    va = torch.func.vmap(torch.func.vjp(lambda t: mine(t, ei, w), x)[1])(v)
+    vb = torch.func.vmap(torch.func.vjp(lambda t: ref(t, ei, w), x)[1])(v)
+    assert va[0].shape == vb[0].shape == (5, ) + tuple(x.shape)
+    assert rel_err(va[0], vb[0]) < 1e-12
+
+
+def test_total_influence_equals_pyg():
+    from torch_geometric.data import Data
+    from torch_geometric.utils import total_influence
+
+    class Net(torch.nn.Module):
+        def __init__(self, lib):
+            super().__init__()
+            self.a = lib.ChebConv(4, 8, K=3)
+            self.b = lib.GCNConv(8, 3)
+
+        def forward(self, x, edge_index):
+            return self.b(self.a(x, edge_index).relu(), edge_index)
+
+    torch.manual_seed(0)
+    ref, mine = Net(pygnn), Net(ours)  # float32: PyG's influence is
+    # float32 only
+    mine.load_state_dict(ref.state_dict())
+    ei, _ = random_graph(25, 60, directed=False, seed=7, weighted=False)
+    ring = torch.stack([torch.arange(25), torch.arange(1, 26) % 25])
+    ei = torch.cat([ei, ring, ring.flip(0)], 1)  # PyG's influence needs
+    # every node in edge_index (its k_hop_subgraph infers the node count)
+    data = Data(x=torch.randn(25, 4), edge_index=ei)
+    res = []
+    for model in (mine, ref):
+        torch.manual_seed(1)  # the same sampled seed nodes
+        res.append(total_influence(model, data, max_hops=2, num_samples=8,
+                                   vectorize=True))
+    (ia, ra), (ib, rb) = res
+    assert ia.shape == ib.shape == (3, )
+    assert rel_err(ia, ib) < TOL and abs(ra - rb) < TOL * abs(rb)

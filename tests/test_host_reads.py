@@ -78,7 +78,7 @@ def test_new_graph_costs_one_read_and_cached_graph_none(name, weighted):
 
 
 def _live_operators():
-    from pyg_spectral.ops.operator import _LIVE
+    from pyg_spectral.ops.operator_data import _LIVE
     return list(_LIVE.values())
 
 

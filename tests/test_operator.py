@@ -153,7 +153,7 @@ def test_csr_transpose_equals_sorting_the_swapped_coo(n, e):
     """The stable-sort transpose == coo_to_csr of the swapped entries
     (fast == exact), for empty, sparse, dense-ish and duplicate-heavy
     directed graphs; and the transpose of the transpose is the operator."""
-    from pyg_spectral.ops.operator import coo_to_csr, csr_transpose
+    from pyg_spectral.ops.csr import coo_to_csr, csr_transpose
     g = torch.Generator().manual_seed(n + e)
     dst, src = torch.randint(0, n, (2, e), generator=g)
     val = torch.randn(e, dtype=D, generator=g)

@@ -23,6 +23,8 @@ from typing import Optional
 import torch
 from torch import Tensor
 
+from . import triton as _tr
+
 _BACKENDS = ('auto', 'torch', 'triton', 'reference')
 _state = {'backend': 'auto'}
 
@@ -33,7 +35,6 @@ def set_backend(name: str) -> None:
     if name not in _BACKENDS:
         raise ValueError(f"backend must be one of {_BACKENDS} (got {name!r})")
     if name == 'triton':
-        from . import triton as _tr
         if not _tr.available():
             raise ValueError("backend 'triton' requested but Triton cannot "
                              "be imported")
@@ -59,11 +60,9 @@ def _resolve(x: Tensor) -> str:
     name = _state['backend']
     if name == 'auto':
         if x.is_cuda:
-            from . import triton as _tr
-            return 'triton' if _tr.available() else 'torch'
+                return 'triton' if _tr.available() else 'torch'
         return 'torch'
     if name == 'triton' and not x.is_cuda:
-        from . import triton as _tr
         if not _tr.interpreting():
             raise ValueError(
                 f"backend 'triton' runs CUDA tensors (or any tensor under "
@@ -135,25 +134,6 @@ def kernel(op, x: Tensor, alpha: float = 1.0, z: Optional[Tensor] = None,
     if name == 'reference':
         return _reference_kernel(op, x, alpha, z, beta, out)
     if name == 'triton':
-        from . import triton as _tr
         return _tr.spmm(op, x, alpha, z, beta, out)
     return _torch_kernel(op, x, alpha, z, beta, out)
 
-
-def spmm(op, x: Tensor, alpha: float = 1.0, z: Optional[Tensor] = None,
-         beta: float = 1.0) -> Tensor:
-    r"""Computes :math:`\alpha \mathbf{S}\mathbf{X} + \beta \mathbf{Z}`
-    (the custom op ``pyg_spectral::spmm``); differentiable in ``x``, ``z``
-    and the operator's values, traceable by torch.compile / torch.export,
-    batchable by ``torch.func.vmap``."""
-    if x.dim() != 2 or x.size(0) != op.num_nodes:
-        raise ValueError(f"x must have shape [{op.num_nodes}, F] "
-                         f"(got {list(x.shape)})")
-    if z is not None and z.shape != x.shape:
-        raise ValueError(f"z must have the shape of x {list(x.shape)} "
-                         f"(got {list(z.shape)})")
-    from .library import spmm_call
-    need_t = torch.is_grad_enabled() and (
-        x.requires_grad or op.requires_grad)
-    op_t = op.t() if need_t else op  # the transpose only for backward
-    return spmm_call(x, z, op, op_t, float(alpha), float(beta))

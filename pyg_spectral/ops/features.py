@@ -8,6 +8,8 @@ every step converts it once.
 """
 from __future__ import annotations
 
+import warnings
+
 import torch
 from torch import Tensor
 
@@ -23,7 +25,6 @@ def _csr_pair(x: Tensor):
     csc = csr.to_sparse_csc()
     n, c = csr.shape
     with torch.no_grad():
-        import warnings
         with warnings.catch_warnings():
             warnings.simplefilter('ignore')
             xt = torch.sparse_csr_tensor(csc.ccol_indices(),

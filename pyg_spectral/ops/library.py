@@ -7,13 +7,12 @@ autograd formulas) and batchable (``torch.func.vmap`` rules).
   its node-wise diagonal.
 * ``pyg_spectral::poly_filter`` -- :math:`\sum_k P_k(\mathbf{S})\mathbf{X}
   \boldsymbol{\Theta}_k` for Chebyshev or any three-term basis
-  (:func:`~pyg_spectral.ops.chebyshev.filter_forward`); its backward is
+  (:func:`~pyg_spectral.ops.filter_engine.filter_forward`); its backward is
   ``pyg_spectral::poly_filter_backward``
-  (:func:`~pyg_spectral.ops.chebyshev.filter_backward`), which keeps only
+  (:func:`~pyg_spectral.ops.filter_engine.filter_backward`), which keeps only
   ``x`` from the forward pass.
-* ``pyg_spectral::graph_operator`` -- a graph's normalized operator as
-  arrays, looked up in the operator cache when a compiled or exported graph
-  runs (see :func:`graph_operator_op`).
+* ``pyg_spectral::graph_operator`` -- a graph's normalized operator, in
+  :mod:`.traced` (it builds with :mod:`.normalize`, which sits above).
 
 Eager calls (and ``torch.func`` transforms) run the same routines under
 thin ``autograd.Function`` classes instead (see the note above
@@ -35,8 +34,10 @@ from torch import Tensor
 
 from .backends import kernel
 from .bases import Recurrence
-from .chebyshev import filter_backward, filter_forward
-from .operator import csr_rows, operator_of
+from .csr import csr_rows
+from .filter_engine import filter_backward, filter_forward
+from .operator_data import operator_of
+from .validation import tracing
 
 
 def _no_autocast(x: Tensor):
@@ -238,8 +239,17 @@ def _(info, in_dims, *args):
 # dispatch costs ~0.1 ms per call, as much as a Cora-sized filter.
 def in_graph(*tensors) -> bool:
     """The custom ops while Dynamo / export trace (fake tensors)."""
-    from .validation import tracing
     return tracing(*tensors, transforms=False)
+
+
+def _legacy_batched(t: Tensor) -> bool:
+    """``t`` is batched by the legacy vmap of ``torch._vmap_internals``
+    (``torch.autograd.functional.jacobian(..., vectorize=True)``, PyG's
+    ``utils.total_influence``), which neither reports a functorch
+    transform nor runs an ``autograd.Function``'s vmap rule, and batches no
+    ``out=`` op: the backward then goes through the custom op, which its
+    fallback runs once per batch entry."""
+    return torch._C._functorch.is_legacy_batchedtensor(t)
 
 
 class _Function(torch.autograd.Function):
@@ -273,8 +283,16 @@ class _FilterFn(_Function):
     def backward(ctx, grad):
         x, weight = ctx.saved_tensors
         need_x, need_w = ctx.needs_input_grad[:2]
-        gx, gw = _FilterBackwardFn.apply(grad, x, weight, ctx.op, ctx.op_t,
-                                         ctx.order, ctx.rec, need_x, need_w)
+        if _legacy_batched(grad):  # one custom-op call per batch entry
+            op, op_t = ctx.op, ctx.op_t
+            gx, gw = poly_filter_backward_op(
+                grad, x, weight, *op.arrays(), *op_t.arrays()[:3],
+                ctx.order, [] if ctx.rec is None else ctx.rec.flat(),
+                need_x, need_w)
+        else:
+            gx, gw = _FilterBackwardFn.apply(grad, x, weight, ctx.op,
+                                             ctx.op_t, ctx.order, ctx.rec,
+                                             need_x, need_w)
         return gx if need_x else None, gw if need_w else None, None, None, \
             None, None
 
@@ -328,7 +346,10 @@ class _SpmmFn(_Function):
     @staticmethod
     def backward(ctx, grad):
         gx = gz = None
-        if ctx.needs_input_grad[0]:  # alpha S^T G, itself differentiable
+        if ctx.needs_input_grad[0] and _legacy_batched(grad):
+            gx = spmm_op(grad, None, *ctx.op_t.arrays(),
+                         *ctx.op.arrays()[:3], ctx.alpha, 0.0)
+        elif ctx.needs_input_grad[0]:  # alpha S^T G, itself differentiable
             gx = _SpmmFn.apply(grad, None, ctx.op_t, ctx.op, ctx.alpha, 0.0)
         if ctx.needs_input_grad[1]:
             gz = grad * ctx.beta
@@ -362,101 +383,3 @@ def spmm_call(x: Tensor, z: Optional[Tensor], op, op_t, alpha: float,
     if op.requires_grad or in_graph(x, z, op.val):
         return spmm_op(x, z, *op.arrays(), *op_t.arrays()[:3], alpha, beta)
     return _SpmmFn.apply(x, z, op, op_t, alpha, beta)
-
-
-# -- the operator of a graph, under torch.compile / torch.export -----------
-@torch.library.custom_op('pyg_spectral::graph_operator', mutates_args=())
-def graph_operator_op(edge_index: Tensor, edge_weight: Optional[Tensor],
-                      batch: Optional[Tensor], lambda_max: Optional[Tensor],
-                      lambda_max_value: Optional[float], like: Tensor,
-                      num_nodes: int, spec: str, transpose: bool
-                      ) -> Tuple[Tensor, Tensor, Tensor, Tensor, Tensor,
-                                 Tensor, Tensor]:
-    """``(crow, col, val, diag[N], crow_t, col_t, val_t)`` of the operator
-    that ``spec`` (a repr'd dict: ``kind``, the normalizer's arguments)
-    builds from the graph, with one entry per input edge (static shapes);
-    ``lambda_max`` a tensor, or ``lambda_max_value`` a float, or neither.
-
-    Opaque to the tracer, so a compiled or exported step looks its graph
-    up in the package cache (by tensor identity and version) instead of
-    normalizing and sorting it again: a rebuild only for a new graph. The
-    cached arrays themselves are returned (nothing in the package writes
-    into an operator's arrays), and the ops that receive them find the
-    cached operator again, with its memo (CSR view, constant diagonal).
-    ``transpose=False`` (no backward) leaves the last three empty."""
-    from .cache import cached
-    return cached(
-        lambda: _operator_arrays(edge_index, edge_weight, batch,
-                                 lambda_max if lambda_max is not None
-                                 else lambda_max_value, like, num_nodes,
-                                 spec, transpose),
-        (edge_index, edge_weight, batch, lambda_max),
-        ('graph_operator', spec, lambda_max_value, num_nodes, like.dtype,
-         like.device, transpose))
-
-
-@graph_operator_op.register_fake
-def _(edge_index, edge_weight, batch, lambda_max, lambda_max_value, like,
-      num_nodes, spec, transpose):
-    from .operator import _INT32_MAX
-    E, n = edge_index.size(1), num_nodes
-    idx = torch.int32 if max(n, E) <= _INT32_MAX else torch.long
-    crow = edge_index.new_empty(n + 1, dtype=idx)
-    col = edge_index.new_empty(E, dtype=idx)
-    val, diag = like.new_empty(E), like.new_empty(n)
-    if not transpose:
-        return crow, col, val, diag, crow.new_empty(0), col.new_empty(0), \
-            val.new_empty(0)
-    return crow, col, val, diag, crow.new_empty(n + 1), col.new_empty(E), \
-        val.new_empty(E)
-
-
-def _operator_arrays(edge_index, edge_weight, batch, lambda_max, like, n,
-                     spec, transpose):
-    import ast
-
-    from .normalize import gcn_operator, laplacian_operator
-    from .operator import csr_transpose
-    from .validation import static_shapes
-    s = ast.literal_eval(spec)
-    with static_shapes():
-        if s['kind'] == 'laplacian':
-            op = laplacian_operator(edge_index, edge_weight, n,
-                                    s['normalization'], lambda_max, batch,
-                                    like.dtype, s['flow'])
-        else:
-            op = gcn_operator(edge_index, edge_weight, n, s['improved'],
-                              s['add_self_loops'], s['normalize'],
-                              like.dtype, s['flow'])
-    from .operator import SparseOperator, _register
-    diag = op.diag_tensor().contiguous()  # [N], whatever op.diag is
-    op._memo['diag_tensor'] = diag
-    _register(op)
-    if not transpose:
-        return (op.crow, op.col, op.val, diag, op.crow.new_empty(0),
-                op.col.new_empty(0), op.val.new_empty(0))
-    t = SparseOperator(*csr_transpose(op.crow, op.col, op.val, n), op.diag,
-                       n, meta=op.meta)  # distinct arrays, even if symmetric
-    t._memo['diag_tensor'], t._memo['t'], op._memo['t'] = diag, op, t
-    _register(t)
-    return (op.crow, op.col, op.val, diag, t.crow, t.col, t.val)
-
-
-def traced_operator(edge_index: Tensor, edge_weight: Optional[Tensor],
-                    batch: Optional[Tensor], lambda_max, like: Tensor, n,
-                    spec: dict):
-    """The :class:`SparseOperator` of a graph inside a traced region (see
-    :func:`graph_operator_op`)."""
-    from .operator import SparseOperator
-    value = None
-    if not isinstance(lambda_max, Tensor):  # None, or a float of the layer
-        value, lambda_max = lambda_max, None
-    transpose = torch.is_grad_enabled()
-    crow, col, val, diag, crow_t, col_t, val_t = graph_operator_op(
-        edge_index, edge_weight, batch, lambda_max, value,
-        like.new_empty(0), n, repr(spec), transpose)
-    op = SparseOperator(crow, col, val, diag, n, meta=spec)
-    if transpose:
-        op_t = SparseOperator(crow_t, col_t, val_t, diag, n, meta=spec)
-        op._memo['t'], op_t._memo['t'] = op_t, op
-    return op

@@ -30,7 +30,9 @@ import torch
 from torch import Tensor
 
 from .adjacency import infer_num_nodes, to_edge_index
-from .operator import Diag, SparseOperator, csr_build
+from .csr import csr_build
+from .operator import SparseOperator
+from .operator_data import Diag
 from .validation import (check_batch, check_flow, check_lambda_max,
                          check_nonnegative_degree, check_normalization,
                          keep_shapes, one_read, pending_checks, tracing)
