@@ -53,7 +53,9 @@ SECTIONS = [
      [lambda: body('minibatch.md'), lambda: note('minibatch')]),
     ('\n### Locality ordering (CPU, `python benchmarks/bench_locality.py`, '
      '`benchmarks/results/locality.md`)\n', [lambda: body('locality.md')]),
-    ('\n### CUDA path (Triton, `benchmarks/results/gpu.md`)\n', [gpu]),
+    ('\n### CUDA path (Triton, `benchmarks/results/gpu.md`)\n',
+     [gpu, '\n', lambda: body('gpu_sync_compile.md', 2), '\n',
+      lambda: body('gpu_probes.md', 2), lambda: note('gpu')]),
     ('\n### STGCN block vs torch_geometric_temporal '
      '(`benchmarks/results/stgcn_race.md`)\n',
      [lambda: body('stgcn_race.md'), lambda: note('stgcn_race')]),
@@ -62,7 +64,9 @@ SECTIONS = [
      [lambda: body('large_cpu.md'), lambda: note('large_cpu')]),
     ('\n### Polynomial filters vs their authors\' code (`python '
      'benchmarks/bench_poly.py`, `benchmarks/results/poly_cpu.md`)\n',
-     [lambda: body('poly_cpu.md', 2), lambda: note('poly_cpu')]),
+     [lambda: body('poly_cpu.md', 2), lambda: note('poly_cpu'),
+      '\nOn the GPU (`benchmarks/results/poly_gpu.md`):\n',
+      lambda: body('poly_gpu.md', 2)]),
     ('\n### Precompute mode at papers100M shape (`python '
      'benchmarks/bench_precompute.py`, `benchmarks/results/precompute.md`)\n',
      [lambda: body('precompute.md', 2), lambda: note('precompute')]),
