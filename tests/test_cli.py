@@ -27,3 +27,29 @@ def test_polynomial_takes_seeds_for_splits(monkeypatch):
     cli.main(['reproduce', 'polynomial', '--datasets', 'cora', '--seeds',
               '2', '--models', 'chebnetii'])
     assert seen['splits'] == 2 and seen['datasets'] == ['Cora']
+
+
+def test_sparse_features_made_without_warnings():
+    """The CSR tensors the reproductions make on purpose (features, their
+    dropout, their transpose for the weight gradient) print none of torch's
+    sparse notices into the progress bar. A fresh process: torch warns once
+    per process, so an earlier test could hide the notice here."""
+    import subprocess
+    import sys
+    code = (
+        "import torch\n"
+        "from pyg_spectral.ops.csr import to_csr\n"
+        "from pyg_spectral.ops.features import csr_pair\n"
+        "from pyg_spectral.reproduce.common import feature_dropout\n"
+        "import warnings\n"
+        "warnings.simplefilter('error')  # after the imports' own notices\n"
+        "x = (torch.rand(50, 40) < 0.1).float()\n"
+        "s = to_csr(x)\n"
+        "d = feature_dropout(s, 0.5, True)\n"
+        "a, at = csr_pair(s)\n"
+        "assert torch.equal(at.to_dense(), x.t())\n"
+        "assert d.layout == torch.sparse_csr and d.shape == x.shape\n")
+    r = subprocess.run([sys.executable, '-c', code],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert 'Warning' not in r.stderr, r.stderr

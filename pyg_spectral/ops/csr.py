@@ -18,11 +18,26 @@ from .validation import HostChecks, keep_shapes, pending_checks
 _INT32_MAX = 2**31 - 1
 
 
-def _csr_tensor(crow: Tensor, col: Tensor, val: Tensor, n: int) -> Tensor:
+def csr_tensor(crow: Tensor, col: Tensor, val: Tensor, shape) -> Tensor:
+    """A torch CSR tensor of arrays that already form a valid CSR matrix:
+    invariants not re-checked (said explicitly, so torch does not warn that
+    checks are "implicitly disabled"), torch's "CSR support is in beta"
+    notice silenced (made on purpose, not by the user)."""
     with warnings.catch_warnings():
-        warnings.simplefilter('ignore')  # "CSR support is in beta"
-        return torch.sparse_csr_tensor(crow, col, val, (n, n),
+        warnings.filterwarnings('ignore', 'Sparse CSR tensor support')
+        return torch.sparse_csr_tensor(crow, col, val, tuple(shape),
                                        check_invariants=False)
+
+
+def to_csr(x: Tensor) -> Tensor:
+    """``x.to_sparse_csr()`` without torch's beta notice."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings('ignore', 'Sparse CSR tensor support')
+        return x.to_sparse_csr()
+
+
+def _csr_tensor(crow: Tensor, col: Tensor, val: Tensor, n: int) -> Tensor:
+    return csr_tensor(crow, col, val, (n, n))
 
 
 def _row_pointers(sorted_rows: Tensor, n: int) -> Tensor:

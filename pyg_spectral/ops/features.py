@@ -8,12 +8,11 @@ every step converts it once.
 """
 from __future__ import annotations
 
-import warnings
-
 import torch
 from torch import Tensor
 
 from .cache import cached
+from .csr import csr_tensor, to_csr
 
 
 def is_sparse(x: Tensor) -> bool:
@@ -21,15 +20,12 @@ def is_sparse(x: Tensor) -> bool:
 
 
 def _csr_pair(x: Tensor):
-    csr = x if x.layout == torch.sparse_csr else x.to_sparse_csr()
+    csr = x if x.layout == torch.sparse_csr else to_csr(x)
     csc = csr.to_sparse_csc()
     n, c = csr.shape
     with torch.no_grad():
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore')
-            xt = torch.sparse_csr_tensor(csc.ccol_indices(),
-                                         csc.row_indices(), csc.values(),
-                                         (c, n))
+        xt = csr_tensor(csc.ccol_indices(), csc.row_indices(), csc.values(),
+                        (c, n))
     return csr, xt
 
 

@@ -16,6 +16,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ..ops.csr import csr_tensor
+
 
 def progress(iterable: Iterable, total=None, desc=''):
     """tqdm when installed, else a plain iterator with a line per 10 %."""
@@ -67,8 +69,7 @@ def feature_dropout(x, p: float, training: bool):
     if not training or p == 0.0 or x.layout == torch.strided:
         return torch.nn.functional.dropout(x, p, training)
     vals = torch.nn.functional.dropout(x.values(), p, True)
-    return torch.sparse_csr_tensor(x.crow_indices(), x.col_indices(), vals,
-                                   x.shape)
+    return csr_tensor(x.crow_indices(), x.col_indices(), vals, x.shape)
 
 
 # -- the one training / reporting loop of every reproduction -----------------

@@ -37,6 +37,7 @@ import numpy as np
 import torch
 import torch.nn.functional as Fn
 
+from ..ops.csr import to_csr
 from .common import (bootstrap_ci, feature_dropout, fit, full_batch_eval,
                      full_batch_step, group_runs, markdown_table,
                      progress, seed_everything, write_json, write_text)
@@ -187,7 +188,7 @@ def _features(data, kind: str, impl: str):
     does not take sparse input."""
     if kind == 'chebnet' and impl == 'reference':
         return data.x
-    return data.x.to_sparse_csr()
+    return to_csr(data.x)
 
 
 def train_one(data, kind: str, split: int, epochs: int = 1000,
