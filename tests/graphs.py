@@ -108,6 +108,9 @@ def dense_cheb_filter(S, x, weight):
 
 
 def rel_err(a, b):
+    """max |a - b| / max |b|, for tensors of the same shape (no
+    broadcasting: a wrong shape fails instead of being compared)."""
+    assert a.shape == b.shape, (tuple(a.shape), tuple(b.shape))
     a, b = a.detach().double(), b.detach().double()
     return float((a - b).abs().max() / b.abs().max().clamp_min(1e-30))
 

@@ -74,7 +74,7 @@ def test_pool_max_never_picks_padding():
 
 
 def test_bad_inputs():
-    with pytest.raises(ValueError, match='k'):
+    with pytest.raises(ValueError, match=r'k must be in \[1, 4\] \(got 5\)'):
         knn_gaussian_graph(np.zeros((5, 2)), k=5)
     with pytest.raises(ValueError, match='reduce'):
         GraphPool(torch.tensor([0]), 'sum')

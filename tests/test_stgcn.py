@@ -115,7 +115,8 @@ def test_bad_inputs():
     with pytest.raises(ValueError, match='n_his'):
         STGCN(5, n_his=8, blocks=AUTHORS_BLOCKS)
     model = STGCN(5, n_his=12)
-    with pytest.raises(ValueError, match='shape'):
+    with pytest.raises(ValueError,
+                       match=r'x must have shape \[B, 12, 5, C\]'):
         model(torch.randn(2, 11, 5, 1), torch.empty(2, 0, dtype=torch.long))
 
 

@@ -74,7 +74,9 @@ def test_bad_batch():
 @pytest.mark.parametrize('K,exc', [(0, ValueError), (-2, ValueError),
                                    (2.0, TypeError), (True, TypeError)])
 def test_bad_K(K, exc):
-    with pytest.raises(exc, match='K'):
+    want = (r'K must be >= 1 \(got ' if exc is ValueError
+            else r'K must be an int \(got ')
+    with pytest.raises(exc, match=want):
         ChebConv(8, 4, K)
 
 
@@ -89,7 +91,8 @@ def test_sparse_adjacency_with_edge_weight():
     adj = torch.sparse_coo_tensor(ei.flip(0), w, (20, 20))
     with pytest.raises(ValueError, match='edge_weight'):
         ChebConv(8, 4, 3)(x, adj, w)
-    with pytest.raises(ValueError, match='nodes'):
+    with pytest.raises(ValueError,
+                       match='the sparse adjacency has 20 nodes but x has 5'):
         GCNConv(8, 4)(x[:5], adj)
 
 

@@ -94,6 +94,8 @@ def _torch_kernel(op, x, alpha, z, beta, out):
                           None if z is None else z.float(), beta, None)
         y = y.to(x.dtype)
         return y if out is None else out.copy_(y)
+    if op.dtype != x.dtype:  # half-precision x (autocast), float32 op
+        op = op.memo(('as', x.dtype), lambda: op.to(dtype=x.dtype))
     x = x.contiguous()
     if out is None:
         out = torch.empty_like(x, memory_format=torch.contiguous_format)

@@ -233,7 +233,16 @@ def run_filter(x: Tensor, weight: Tensor, op: SparseOperator,
                rec: Optional[Recurrence] = None) -> Tensor:
     """:func:`cheb_filter` without the argument checks: for callers that
     validated ``x``, ``weight`` and ``op`` already (the layers); ``rec`` a
-    basis other than Chebyshev."""
+    basis other than Chebyshev.
+
+    Under autocast a float32 ``x`` runs in the autocast dtype (the
+    filter's products are GEMMs and sparse GEMMs, which autocast lowers;
+    PyG's ChebConv runs its ``Linear`` layers so), accumulating in
+    float32; the operator keeps its values (kernels convert them once)."""
+    if x.dtype == torch.float32 and x.layout == torch.strided and \
+            not op.requires_grad and \
+            torch.is_autocast_enabled(x.device.type):
+        x = x.to(torch.get_autocast_dtype(x.device.type))
     if weight.dtype != x.dtype:  # autocast: the recurrences run in x's
         weight = weight.to(x.dtype)
     if weight.dim() == 2:  # coefficients: Clenshaw at width C
