@@ -1,6 +1,6 @@
 r"""Precompute mode: the basis terms :math:`P_k(\mathbf{S})\mathbf{X}`
 computed once, for graphs too big for a full-batch training step
-(ChebNetII's route to ogbn-papers100M).
+(ChebNetII's route to ogbn-papers100M)::
 
     terms = precompute_terms(x, op, K=11, basis='chebyshev',
                              budget=2 * 2**30, path='/data/terms')

@@ -26,6 +26,8 @@ from .ops import estimate_lambda_max, gcn_operator, laplacian_operator
 from .ops.validation import (check_flow, check_lambda_max,
                              check_normalization)
 
+__all__ = ['ChebOperator', 'GCNOperator', 'LocalityOrder']
+
 
 class ChebOperator(BaseTransform):
     r"""Precomputes :math:`\lambda_{\max}` and the scaled Laplacian
