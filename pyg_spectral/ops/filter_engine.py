@@ -69,7 +69,9 @@ def _terms(op, x: Tensor, K: int,
 
 
 def _clenshaw(op, z: Callable[[int], Tensor], K: int,
-              rec: Optional[Recurrence] = None) -> Tensor:
+              rec: Optional[Recurrence] = None,
+              z_into: Optional[Callable[[int, Tensor, float], Tensor]] = None
+              ) -> Tensor:
     r""":math:`\sum_k P_k(\mathbf{S})\mathbf{Z}_k` with ``z(k)`` fresh
     ``[N, w]`` tensors requested in the order ``K-1, ..., 0``:
     :math:`u_k = \mathbf{Z}_k + (\alpha_k\mathbf{S} + \beta_k) u_{k+1} -
@@ -77,15 +79,21 @@ def _clenshaw(op, z: Callable[[int], Tensor], K: int,
     :math:`b_k = \mathbf{Z}_k + 2\mathbf{S}b_{k+1} - b_{k+2}`,
     :math:`\mathbf{Y} = \mathbf{Z}_0 + \mathbf{S}b_1 - b_2`). Each step
     writes ``Z_k - gamma u_{k+2}`` into ``u_{k+2}``'s buffer and the product
-    into it: a fixed rotation of the buffers ``u_{k+1}``, ``u_{k+2}``."""
+    into it: a fixed rotation of the buffers ``u_{k+1}``, ``u_{k+2}``.
+    ``z_into(k, buf, c)``, when given, writes ``Z_k + c buf`` into ``buf``
+    in the pass that makes ``Z_k`` (the projection's GEMM accumulates into
+    it): no ``[N, w]`` tensor per step and no separate subtraction."""
     b1 = z(K - 1)
     b2 = None
     for k in range(K - 2, -1, -1):
         a, b, _ = _coef(rec, k)
         g = _coef(rec, k + 1)[2]
-        t = z(k)
-        if b2 is not None and g:
-            t = torch.sub(t, b2, alpha=g, out=b2)
+        if b2 is not None and g and z_into is not None:
+            t = z_into(k, b2, -g)
+        else:
+            t = z(k)
+            if b2 is not None and g:
+                t = torch.sub(t, b2, alpha=g, out=b2)
         if b:
             t = t.add_(b1, alpha=b)
         b1, b2 = kernel(op, b1, a, t, out=t), b1
@@ -127,12 +135,35 @@ def _batch_gemms(x: Tensor, weight: Tensor) -> bool:
     return x.dim() == 2 and C >= 2 * K * F
 
 
+def _terms_into(z: Tensor):
+    """``z_into`` of :func:`_clenshaw` for stacked terms ``z`` ``[N, K, w]``:
+    ``Z_k + c buf`` read from the strided slice, in one pass."""
+    return lambda k, buf, c: torch.add(z[:, k], buf, alpha=c, out=buf)
+
+
+def _proj_into(x: Tensor, weight: Tensor):
+    """``z_into`` of :func:`_clenshaw` for ``Z_k = X W_k`` with dense
+    ``x``: the GEMM accumulates ``c buf`` (``addmm`` with ``beta = c``)."""
+    if x.layout != torch.strided:
+        return None  # sparse x: a product of its own, then the subtraction
+    C, F = weight.shape[1:]
+    rows = _rows(x, C)  # [N*M, C]
+
+    def into(k, buf, c):
+        out = buf.view(-1, F)  # [N, M*F] -> [N*M, F]
+        torch.addmm(out, rows, weight[k], beta=c, out=out)
+        return buf
+    return into
+
+
 def _project_first(op, x: Tensor, weight: Tensor, rec=None) -> Tensor:
     K, C, F = weight.shape
     if _batch_gemms(x, weight):
         z = project(x, _cat(weight)).view(-1, K, F)  # [N, K*F] -> [N, K, F]
-        return _clenshaw(op, lambda k: z[:, k].contiguous(), K, rec)
-    return _clenshaw(op, lambda k: _proj(x, weight[k]), K, rec)
+        return _clenshaw(op, lambda k: z[:, k].contiguous(), K, rec,
+                         _terms_into(z))
+    return _clenshaw(op, lambda k: _proj(x, weight[k]), K, rec,
+                     _proj_into(x, weight))
 
 
 def _project_last(op, x: Tensor, weight: Optional[Tensor], K: int,
@@ -167,7 +198,8 @@ def filter_forward(op, x: Tensor, weight: Optional[Tensor],
     Clenshaw at width ``C`` (the spectral filters of GPR-GNN, BernNet,
     ChebNetII, JacobiConv)."""
     if weight is None:
-        return _clenshaw(op, lambda k: x[:, k].contiguous(), x.size(1), rec)
+        return _clenshaw(op, lambda k: x[:, k].contiguous(), x.size(1), rec,
+                         _terms_into(x))
     if weight.dim() == 2:  # per-channel coefficients [K, C] or [K, 1]
         xn = _node_view(x)  # [N, M*C]
         w = _per_column(weight, xn.size(1))  # [K, M*C] (or [K, 1])
