@@ -52,7 +52,8 @@ SECTIONS = [
      'benchmarks/bench_minibatch.py`, `benchmarks/results/minibatch.md`)\n',
      [lambda: body('minibatch.md'), lambda: note('minibatch')]),
     ('\n### Locality ordering (CPU, `python benchmarks/bench_locality.py`, '
-     '`benchmarks/results/locality.md`)\n', [lambda: body('locality.md')]),
+     '`benchmarks/results/locality.md`)\n',
+     [lambda: body('locality.md'), lambda: note('locality')]),
     ('\n### CUDA path (Triton, `benchmarks/results/gpu.md`)\n',
      [gpu, '\n', lambda: body('gpu_sync_compile.md', 2), '\n',
       lambda: body('gpu_probes.md', 2), lambda: note('gpu')]),

@@ -39,6 +39,29 @@ def test_order_is_a_permutation_that_narrows_the_band(method):
     assert _bandwidth(permute_graph(ei, perm)) < _bandwidth(ei)
 
 
+def test_bfs_orders_each_component_contiguously():
+    """Two paths (one BFS each), a triangle and isolated nodes (kept
+    together without a search), numbered at random: every component gets
+    consecutive new numbers and each path bandwidth 1."""
+    def path(a, b):
+        p = torch.stack([torch.arange(a, b - 1), torch.arange(a + 1, b)])
+        return torch.cat([p, p.flip(0)], 1)
+    tri = torch.tensor([[180, 181, 182, 181, 182, 180],
+                        [181, 182, 180, 180, 181, 182]])
+    ei = torch.cat([path(0, 100), path(100, 180), tri], 1)  # 183..189 alone
+    n = 190
+    label = torch.randperm(n, generator=torch.Generator().manual_seed(5))
+    perm = locality_order(label[ei], n, 'bfs')
+    assert torch.equal(perm.sort().values, torch.arange(n))
+    new = torch.empty_like(perm)
+    new[perm] = torch.arange(n)
+    pos = new[label]  # original node -> its new number
+    for lo, hi in [(0, 100), (100, 180), (180, 183)]:
+        p = pos[lo:hi]
+        assert int(p.max() - p.min()) == hi - lo - 1  # contiguous
+    assert _bandwidth(permute_graph(label[ei], perm)[:, :2 * 178]) == 1
+
+
 def test_transform_moves_node_attributes_and_layers_agree():
     torch.manual_seed(0)
     n = 200

@@ -13,8 +13,10 @@ product of every layer that follows.
   symmetrized pattern: minimizes the bandwidth, the best locality, and runs
   in :math:`O(|E|)` in compiled code;
 * ``'bfs'``: breadth-first order from a lowest-degree node of each
-  connected component (a peripheral start, as Cuthill-McKee's) (``scipy.sparse.csgraph.breadth_first_order``): the
-  same level structure without the degree sort of each level, cheaper.
+  connected component (a peripheral start, as Cuthill-McKee's;
+  ``scipy.sparse.csgraph.breadth_first_order`` on each component's
+  subgraph): the same level structure without the degree sort of each
+  level, cheaper.
 
 Layout: ``edge_index`` ``[2, E]``; ``perm`` ``[N]`` int64.
 """
@@ -27,6 +29,9 @@ from torch import Tensor
 from .validation import check_edge_index, check_num_nodes
 
 METHODS = ('rcm', 'bfs')
+
+#: components up to this size are kept together without a search
+SMALL = 64
 
 
 def _pattern(edge_index: Tensor, n: int):
@@ -50,21 +55,39 @@ def locality_order(edge_index: Tensor, num_nodes: int,
     if method == 'rcm':
         perm = csgraph.reverse_cuthill_mckee(a, symmetric_mode=True)
     else:
-        ncomp, label = csgraph.connected_components(a, directed=False)
-        deg = np.diff(a.indptr)
-        # one root per component: a lowest-degree node (peripheral)
-        root = np.full(ncomp, -1, dtype=np.int64)
-        order = np.lexsort((deg, label))  # by component, degree up
-        first = np.ones(n, dtype=bool)
-        first[1:] = label[order[1:]] != label[order[:-1]]
-        root[label[order[first]]] = order[first]
-        parts = []
-        for r in root:  # components beyond the giant one are small
-            parts.append(csgraph.breadth_first_order(
-                a, int(r), directed=False, return_predecessors=False))
-        perm = np.concatenate(parts) if parts else np.zeros(0, np.int64)
+        perm = _bfs_order(a)
     return torch.from_numpy(np.ascontiguousarray(perm, dtype=np.int64)).to(
         edge_index.device)
+
+
+def _bfs_order(a) -> np.ndarray:
+    """Breadth-first order of each connected component from a lowest-degree
+    node, components one after another. One scipy BFS per component of more
+    than :data:`SMALL` nodes, on that component's own subgraph (a BFS call
+    costs O(N) of the graph it is given); smaller components keep their
+    nodes together in index order (all the locality they need)."""
+    from scipy.sparse import csgraph
+    n = a.shape[0]
+    ncomp, label = csgraph.connected_components(a, directed=False)
+    sizes = np.bincount(label, minlength=ncomp)
+    grouped = np.argsort(label, kind='stable')  # nodes by component
+    starts = np.concatenate([[0], np.cumsum(sizes)])
+    perm = grouped.copy()
+    deg = np.diff(a.indptr)
+    largest = int(np.argmax(sizes)) if ncomp else -1
+    for c in np.flatnonzero(sizes > SMALL):
+        nodes = grouped[starts[c]:starts[c + 1]]
+        root = int(nodes[np.argmin(deg[nodes])])  # a peripheral start
+        if c == largest:  # the whole graph: no copy, one O(N) search
+            order = csgraph.breadth_first_order(a, root, directed=False,
+                                                return_predecessors=False)
+        else:
+            sub = a[nodes][:, nodes]
+            local = int(np.searchsorted(nodes, root))
+            order = nodes[csgraph.breadth_first_order(
+                sub, local, directed=False, return_predecessors=False)]
+        perm[starts[c]:starts[c + 1]] = order
+    return perm
 
 
 def permute_graph(edge_index: Tensor, perm: Tensor) -> Tensor:
