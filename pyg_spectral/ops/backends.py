@@ -60,7 +60,7 @@ def _resolve(x: Tensor) -> str:
     name = _state['backend']
     if name == 'auto':
         if x.is_cuda:
-                return 'triton' if _tr.available() else 'torch'
+            return 'triton' if _tr.available() else 'torch'
         return 'torch'
     if name == 'triton' and not x.is_cuda:
         if not _tr.interpreting():

@@ -15,8 +15,8 @@ by where the projection :math:`\boldsymbol{\Theta}_k` happens:
   :math:`T_k(\mathbf{S})\mathbf{X}` at width ``C_in``, each term projected
   as it is produced.
 
-One plain routine, :func:`filter_forward`, serves both directions; the
-backward (:func:`filter_backward`) is that filter on :math:`\mathbf{S}^\top`
+One plain routine, :func:`~.filter_engine.filter_forward`, serves both
+directions; the backward (:func:`~.filter_engine.filter_backward`) is that filter on :math:`\mathbf{S}^\top`
 with :math:`\boldsymbol{\Theta}_k^\top` for :math:`\partial\ell/\partial
 \mathbf{X}`, plus one weight-gradient pass over the terms of the narrower
 width (after a ``'project_first'`` forward both come from one pass over

@@ -36,10 +36,6 @@ def to_csr(x: Tensor) -> Tensor:
         return x.to_sparse_csr()
 
 
-def _csr_tensor(crow: Tensor, col: Tensor, val: Tensor, n: int) -> Tensor:
-    return csr_tensor(crow, col, val, (n, n))
-
-
 def _row_pointers(sorted_rows: Tensor, n: int) -> Tensor:
     """CSR row pointers ``[n + 1]`` of entries sorted by row: the running
     sum of the row counts (static shapes, traceable; one pass over the

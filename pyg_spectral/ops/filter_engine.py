@@ -16,8 +16,8 @@ weight-gradient pass over the terms of the narrower width; only
 Layout: ``x`` ``[N, C]`` or ``[N, M, C]`` (M signals share each sparse
 product, whose columns are ``M*C`` wide), ``weight`` ``[K, C, F]`` (or
 ``[K, C]`` / ``[K, 1]`` coefficients), output ``[N, F]`` or ``[N, M, F]``.
-The terms stream through a fixed rotation of two (three-term) or three
-(Clenshaw) ``[N, w]`` buffers.
+The terms stream through a fixed rotation of two ``[N, w]`` buffers (three
+for Clenshaw when ``Z_k`` cannot be accumulated into one: sparse ``x``).
 """
 from __future__ import annotations
 

@@ -145,6 +145,10 @@ def _rec(rec):
     return Recurrence.from_flat(rec) if rec else None
 
 
+def _flat(rec: Optional[Recurrence]) -> List[float]:
+    return [] if rec is None else rec.flat()
+
+
 @torch.library.custom_op('pyg_spectral::poly_filter', mutates_args=())
 def poly_filter_op(x: Tensor, weight: Optional[Tensor], crow: Tensor,
                    col: Tensor, val: Tensor, diag: Optional[Tensor],
@@ -287,7 +291,7 @@ class _FilterFn(_Function):
             op, op_t = ctx.op, ctx.op_t
             gx, gw = poly_filter_backward_op(
                 grad, x, weight, *op.arrays(), *op_t.arrays()[:3],
-                ctx.order, [] if ctx.rec is None else ctx.rec.flat(),
+                ctx.order, _flat(ctx.rec),
                 need_x, need_w)
         else:
             gx, gw = _FilterBackwardFn.apply(grad, x, weight, ctx.op,
@@ -372,7 +376,7 @@ def filter_call(x: Tensor, weight: Optional[Tensor], op, op_t, order: str,
     :class:`_FilterFn` otherwise (same routines)."""
     if in_graph(x, weight, op.val):
         return poly_filter_op(x, weight, *op.arrays(), *op_t.arrays()[:3],
-                              order, [] if rec is None else rec.flat())
+                              order, _flat(rec))
     return _FilterFn.apply(x, weight, op, op_t, order, rec)
 
 

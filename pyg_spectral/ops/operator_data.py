@@ -12,7 +12,7 @@ from typing import Callable, Dict, Hashable, Optional, Tuple, Union
 import torch
 from torch import Tensor
 
-from .csr import _csr_tensor, csr_build, csr_rows, csr_transpose
+from .csr import csr_build, csr_rows, csr_tensor, csr_transpose
 from .validation import (as_size, check_edge_index, check_num_nodes,
                          one_read, tracing)
 
@@ -85,8 +85,9 @@ class OperatorData:
 
     @property
     def csr(self) -> Tensor:
-        return self.memo('csr', lambda: _csr_tensor(
-            self.crow, self.col, self.val, self.num_nodes))
+        n = self.num_nodes
+        return self.memo('csr', lambda: csr_tensor(
+            self.crow, self.col, self.val, (n, n)))
 
     def rows(self) -> Tensor:
         """Row (target) index of every stored entry, as int64."""

@@ -63,11 +63,11 @@ def locality_order(edge_index: Tensor, num_nodes: int,
 def _bfs_order(a) -> np.ndarray:
     """Breadth-first order of each connected component from a lowest-degree
     node, components one after another. One scipy BFS per component of more
-    than :data:`SMALL` nodes, on that component's own subgraph (a BFS call
-    costs O(N) of the graph it is given); smaller components keep their
+    than :data:`SMALL` nodes: the largest on the whole graph, the others on
+    their own subgraphs (a BFS call costs O(N) of the graph it is given,
+    and a subgraph costs a copy); smaller components keep their
     nodes together in index order (all the locality they need)."""
     from scipy.sparse import csgraph
-    n = a.shape[0]
     ncomp, label = csgraph.connected_components(a, directed=False)
     sizes = np.bincount(label, minlength=ncomp)
     grouped = np.argsort(label, kind='stable')  # nodes by component
