@@ -88,8 +88,12 @@ def csr_build(rows: Tensor, cols: Tensor, val: Tensor, num_nodes: int,
     n = max(int(num_nodes), 1) if not isinstance(num_nodes, torch.SymInt) \
         else num_nodes
     E = rows.numel()
+    static = keep_shapes(rows, cols, val)
+    if not static and E >= _LEAN_MIN and not val.requires_grad:
+        return _lean_build(rows, cols, val, n,
+                           drop, checks or pending_checks() or HostChecks(),
+                           check_symmetric)
     key = rows.long() * n + cols.long()
-    static = keep_shapes(key)
     sentinel = n * n  # sorts after every real key
     if drop is not None and not static:
         key = key.masked_fill(drop, sentinel)
@@ -139,6 +143,122 @@ def csr_build(rows: Tensor, cols: Tensor, val: Tensor, num_nodes: int,
         else torch.long
     crow = _row_pointers(row, num_nodes).to(idx_dtype)
     return crow, col.to(idx_dtype), val, info, values
+
+
+#: an eager build of at least this many entries runs lean
+#: (:func:`_lean_build`): in row chunks, its temporaries a few bytes per entry
+_LEAN_MIN = 1 << 24
+#: entries per chunk of the lean build (about; at least 16, at most 254
+#: chunks), and per slice of its counting pass
+_LEAN_CHUNK = 1 << 21
+_LEAN_SLICE = 1 << 20
+
+
+def _lean_build(rows: Tensor, cols: Tensor, val: Tensor, n: int,
+                drop: Optional[Tensor], checks: HostChecks,
+                check_symmetric: bool):
+    r""":func:`csr_build` for huge graphs (same arrays, same ``info``),
+    with a transient of about 6 bytes per entry besides the output (8: int32
+    ``col`` and float32 ``val``) and one byte of chunk number per entry,
+    instead of the sort of every entry at once (int64 keys, int64
+    permutation, run numbers, summed values: about 40).
+
+    1. One pass over slices of the entries counts the kept entries of every
+       row and column (``max_nnz``), the dropped ones, and the symmetry
+       hash; the rows are cut into chunks of about equal entry counts.
+       These values are read with the queued checks: the one read of a
+       smaller build.
+    2. Each chunk (the entries of rows ``[r0, r1)``, in input order, found
+       with ``nonzero_static`` of its chunk number: no read) is sorted by
+       ``(row, col)``, and its runs of equal keys are summed straight into
+       the output arrays at a running offset kept on the device.
+    3. A second read gets the number of distinct entries, to cut the
+       output (cloned when it would waste more than 1/16).
+
+    Every buffer of the chunk loop has a size known up front, and the
+    chunks are alike in size: the CUDA caching allocator reuses their
+    blocks. A row is never split, so one row of more than a chunk's
+    entries makes its chunk that large."""
+    E, dev = rows.numel(), rows.device
+    kept_row = torch.zeros(n + 1, dtype=torch.long, device=dev)  # [n + 1]
+    kept_col = torch.zeros(n + 1, dtype=torch.long, device=dev)  # slot n:
+    dropped = torch.zeros((), dtype=torch.long, device=dev)  # dropped ones
+    diff = torch.zeros((), dtype=torch.long, device=dev)
+    for lo in range(0, E, _LEAN_SLICE):
+        hi = min(lo + _LEAN_SLICE, E)
+        # (clamped: unchecked indices raise with the queued checks)
+        r = rows[lo:hi].long().clamp(0, n - 1)  # [s]
+        c = cols[lo:hi].long().clamp(0, n - 1)  # [s]
+        d = None if drop is None else drop[lo:hi]
+        ones = torch.ones_like(r)
+        kept_row.index_add_(0, r if d is None else r.masked_fill(d, n), ones)
+        kept_col.index_add_(0, c if d is None else c.masked_fill(d, n), ones)
+        if d is not None:
+            dropped += d.sum()
+        if check_symmetric:
+            vb = _mix(_value_bits(val[lo:hi].detach()))
+            h = _mix((r * n + c) ^ vb) - _mix((c * n + r) ^ vb)
+            diff += (h if d is None else h.masked_fill(d, 0)).sum()
+        del r, c, ones
+    C = min(254, max(16, -(-E // _LEAN_CHUNK)))
+    cum = kept_row[:n].cumsum(0)  # [n] kept entries of rows <= i
+    marks = torch.arange(1, C, device=dev) * (E // C)  # [C - 1]
+    cut = torch.searchsorted(cum, marks, right=True)  # [C - 1] first rows
+    at_cut = checks.post(list(cut))
+    at_off = checks.post(list(torch.cat([cum.new_zeros(1), cum])[cut]))
+    at_drop = checks.post([dropped])
+    at_sym = checks.post([diff == 0]) if check_symmetric else None
+    at_nnz = checks.post([kept_row[:n].max(), kept_col[:n].max()])
+    del cum, kept_col
+    chunk = torch.empty(E, dtype=torch.uint8, device=dev)  # [E], 255: drop
+    for lo in range(0, E, _LEAN_SLICE):
+        hi = min(lo + _LEAN_SLICE, E)
+        b = torch.bucketize(rows[lo:hi].long(), cut, right=True)
+        if drop is not None:
+            b = b.masked_fill(drop[lo:hi], 255)
+        chunk[lo:hi] = b
+    del kept_row, b
+    values = checks.read()
+    kept = E - int(values[at_drop][0])
+    cuts = [0] + [int(v) for v in values[at_cut]] + [n]
+    offs = [0] + [int(v) for v in values[at_off]] + [kept]
+    idx_dtype = torch.int32 if max(n, kept) <= _INT32_MAX else torch.long
+    col = torch.empty(kept, dtype=idx_dtype, device=dev)
+    out = val.new_zeros(kept)
+    count = torch.zeros(n + 1, dtype=torch.long, device=dev)  # [n + 1]
+    start_at = torch.zeros((), dtype=torch.long, device=dev)  # on device
+    for c in range(C):
+        r0, m = cuts[c], offs[c + 1] - offs[c]
+        if m == 0:
+            continue
+        idx = torch.nonzero_static(chunk == c, size=m).view(m)  # [m]
+        key = rows[idx].long()  # [m]: (row - r0) * n + col, in this chunk
+        key.sub_(r0).mul_(n).add_(cols[idx])
+        key, perm = torch.sort(key, stable=True)
+        idx = idx[perm]
+        del perm
+        v = val[idx]  # [m]
+        del idx
+        new = torch.ones(m, dtype=torch.bool, device=dev)  # a key starts
+        torch.ne(key[1:], key[:-1], out=new[1:])
+        at = new.cumsum(0).add_(start_at - 1)  # [m] output slot
+        out.index_add_(0, at, v)
+        del v
+        r = torch.div(key, n, rounding_mode='floor')  # [m] row - r0
+        col[at] = (key - r * n).to(idx_dtype)  # (a run writes one value)
+        count.index_add_(0, r.add_(r0 + 1), new.long())
+        start_at = at[-1] + 1
+        del key, new, at, r
+    del chunk
+    runs = int(start_at)  # the second read
+    crow = count.cumsum(0).to(idx_dtype)  # [n + 1]
+    col, out = col[:runs], out[:runs]
+    if 16 * (kept - runs) > kept:  # duplicates: do not keep the slack
+        col, out = col.clone(), out.clone()
+    info = {'max_nnz': tuple(int(v) for v in values[at_nnz])}
+    if at_sym is not None:
+        info['symmetric'] = bool(values[at_sym][0])
+    return crow, col, out, info, values
 
 
 def _max_counts(key: Tensor, n: int):

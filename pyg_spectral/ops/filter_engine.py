@@ -178,9 +178,9 @@ def _project_last(op, x: Tensor, weight: Optional[Tensor], K: int,
         x.new_empty(K, dual.size(-1), C)  # [K, D, C]
     for k, t in enumerate(_terms(op, _node_view(x), K, rec)):
         tr = _rows(t, C)  # [N*M, C]
-        if weight is not None:
+        if weight is not None:  # accumulated in place: one [N, F] buffer
             out = tr @ weight[k] if out is None else \
-                torch.addmm(out, tr, weight[k])
+                out.addmm_(tr, weight[k])
         if prods is not None:
             torch.mm(dual_rows.t(), tr, out=prods[k])
     if out is not None:

@@ -85,6 +85,26 @@ def laplacian_terms(edge_index: Tensor, edge_weight: Optional[Tensor],
     return src, dst, p, w.new_ones(num_nodes)
 
 
+#: passes over the edge list of a huge graph run in slices of this many
+#: entries (their temporaries stay small)
+_SLICE = 1 << 20
+
+
+def _last_loop(src: Tensor, is_loop: Tensor, n: int) -> Tensor:
+    """``[N]`` position in the edge list of the last self-loop at each
+    node, -1 where there is none (eagerly in slices of :data:`_SLICE`
+    entries, so that no ``[E]`` int64 temporary is made)."""
+    E = src.numel()
+    last = torch.full((n + 1, ), -1, dtype=torch.long, device=src.device)
+    spans = [(0, E)] if keep_shapes(src) else \
+        [(lo, min(lo + _SLICE, E)) for lo in range(0, E, _SLICE)]
+    for lo, hi in spans:
+        slot = torch.where(is_loop[lo:hi], src[lo:hi], n)  # non-loops: n
+        pos = torch.arange(lo, hi, device=src.device)
+        last.scatter_reduce_(0, slot, pos, 'amax')
+    return last[:n]
+
+
 def default_lambda_max(p: Tensor, l_diag: Tensor) -> Union[float, Tensor]:
     r"""PyG's default: :math:`2 \max_{ij} L_{ij}` over the stored entries
     (2.0 for ``'sym'``/``'rw'`` with non-negative weights; twice the largest
@@ -312,14 +332,10 @@ def gcn_entries(edge_index, edge_weight: Optional[Tensor] = None,
         # (of several loops at a node the last one wins, as in PyG; picked
         # by position, so that only the winner receives a gradient)
         is_loop = src == dst
-        slot = torch.where(is_loop, src, n)  # non-loops go to slot n
-        E = src.numel()
-        pos = torch.arange(E, device=src.device)
-        last = torch.full((n + 1, ), E, dtype=pos.dtype, device=src.device)
-        last = last.scatter_reduce(0, slot, pos, 'amax',
-                                   include_self=False)[:n]  # [N], E = none
-        fill = w.new_full((1, ), 2.0 if improved else 1.0)
-        loop_w = torch.cat([w, fill])[last]  # [N]
+        last = _last_loop(src, is_loop, n)  # [N], -1 = none
+        fill = 2.0 if improved else 1.0
+        loop_w = torch.where(last < 0, fill, w[last.clamp(min=0)]) \
+            if w.numel() else w.new_full((n, ), fill)  # [N]
         if not _compacting(src, w):  # loops stay, weight 0
             w = w * ~is_loop
         else:
