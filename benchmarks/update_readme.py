@@ -54,6 +54,9 @@ SECTIONS = [
     ('\n### Locality ordering (CPU, `python benchmarks/bench_locality.py`, '
      '`benchmarks/results/locality.md`)\n',
      [lambda: body('locality.md'), lambda: note('locality')]),
+    ('\n### Memory model (CPU, `python benchmarks/bench_memory.py`, '
+     '`benchmarks/results/memory_cpu.md`)\n',
+     [lambda: body('memory_cpu.md'), lambda: note('memory_cpu')]),
     ('\n### CUDA path (Triton, `benchmarks/results/gpu.md`)\n',
      [gpu, '\n', lambda: body('gpu_sync_compile.md', 2), '\n',
       lambda: body('gpu_probes.md', 2), lambda: note('gpu')]),

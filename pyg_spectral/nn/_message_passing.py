@@ -137,8 +137,13 @@ def operator_entries(op: SparseOperator, flow: str) -> Entries:
     """The per-edge :class:`~pyg_spectral.ops.normalize.Entries` of a built
     operator (rows of the CSR are the message targets)."""
     rows, cols = op.rows(), op.col.long()
+    diag = op.diag
+    if op.perm is not None:  # renumbered: back to the caller's nodes
+        rows, cols = op.perm[rows], op.perm[cols]
+        if isinstance(diag, Tensor) and diag.dim():
+            diag = op.from_local(diag)
     src, dst = (cols, rows) if flow == 'source_to_target' else (rows, cols)
-    return Entries(src, dst, op.val, op.diag, op.num_nodes, flow, op.meta)
+    return Entries(src, dst, op.val, diag, op.num_nodes, flow, op.meta)
 
 
 def sparse_adj_t(e: Entries, like) -> object:

@@ -238,7 +238,12 @@ def run_filter(x: Tensor, weight: Tensor, op: SparseOperator,
     Under autocast a float32 ``x`` runs in the autocast dtype (the
     filter's products are GEMMs and sparse GEMMs, which autocast lowers;
     PyG's ChebConv runs its ``Linear`` layers so), accumulating in
-    float32; the operator keeps its values (kernels convert them once)."""
+    float32; the operator keeps its values (kernels convert them once).
+    An operator renumbered for locality runs in its own numbering: ``x``
+    gathered in, the output gathered back (two gathers per call)."""
+    if op.perm is not None:
+        return op.from_local(run_filter(op.to_local(x), weight, op.local(),
+                                        order, rec))
     if x.dtype == torch.float32 and x.layout == torch.strided and \
             not op.requires_grad and \
             torch.is_autocast_enabled(x.device.type):

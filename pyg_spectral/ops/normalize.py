@@ -31,6 +31,7 @@ from torch import Tensor
 
 from .adjacency import infer_num_nodes, to_edge_index
 from .csr import csr_build
+from .ordering import METHODS, locality_order, permute_graph
 from .operator import SparseOperator
 from .operator_data import Diag
 from .validation import (check_batch, check_flow, check_lambda_max,
@@ -272,13 +273,40 @@ def laplacian_entries(edge_index, edge_weight: Optional[Tensor] = None,
     return Entries(src, dst, val, diag, n, flow, meta, True)
 
 
+def _renumbered(locality: Optional[str], edge_index, edge_weight,
+                num_nodes, build, batch: Optional[Tensor] = None
+                ) -> SparseOperator:
+    r"""``build(edge_index, edge_weight, num_nodes, batch)`` on the graph
+    renumbered by :func:`~.ordering.locality_order` (``locality`` its
+    method; host work, once), the permutation kept on the operator: the
+    normalizers commute with renumbering, so this is
+    :math:`\mathbf{P}\mathbf{S}\mathbf{P}^\top` exactly."""
+    if locality not in METHODS:
+        raise ValueError(f"locality must be None or one of {METHODS} "
+                         f"(got {locality!r})")
+    edge_index, edge_weight, num_nodes = to_edge_index(
+        edge_index, edge_weight, num_nodes)
+    if keep_shapes(edge_index):
+        raise ValueError("locality needs the graph on the host (a scipy "
+                         "ordering): build the operator outside "
+                         "torch.compile / torch.export")
+    n = infer_num_nodes(edge_index, num_nodes)
+    check_batch(batch, n)
+    perm = locality_order(edge_index, n, locality)
+    op = build(permute_graph(edge_index, perm), edge_weight, n,
+               None if batch is None else batch[perm])
+    op.perm = perm
+    return op
+
+
 def laplacian_operator(edge_index, edge_weight: Optional[Tensor] = None,
                        num_nodes: Optional[int] = None,
                        normalization: Optional[str] = 'sym',
                        lambda_max: LambdaMax = None,
                        batch: Optional[Tensor] = None,
                        dtype: Optional[torch.dtype] = None,
-                       flow: str = 'source_to_target'
+                       flow: str = 'source_to_target',
+                       locality: Optional[str] = None
                        ) -> SparseOperator:
     r"""The scaled Laplacian :math:`\tilde{\mathbf{L}} = 2\mathbf{L} /
     \lambda_{\max} - \mathbf{I}` as a :class:`SparseOperator`.
@@ -298,7 +326,20 @@ def laplacian_operator(edge_index, edge_weight: Optional[Tensor] = None,
             from ``edge_index[1]`` to ``edge_index[0]``: the transpose (the
             degrees are summed over ``edge_index[0]`` in both, as PyG's
             ``get_laplacian`` does).
+        locality (str, optional): ``'rcm'`` or ``'bfs'``: build the
+            operator on the graph renumbered for memory locality
+            (:func:`~pyg_spectral.ops.ordering.locality_order`, once, on
+            the host); products and filters take and return node features
+            in the caller's numbering (one gather in, one out per call;
+            :attr:`~SparseOperator.perm`). Pays on big randomly numbered
+            graphs (``benchmarks/results/locality.md``).
     """
+    if locality is not None:
+        return _renumbered(
+            locality, edge_index, edge_weight, num_nodes,
+            lambda ei, w, n, b: laplacian_operator(
+                ei, w, n, normalization, lambda_max, b, dtype, flow),
+            batch)
     with one_read():  # the checks and the CSR build: one host read
         return laplacian_entries(edge_index, edge_weight, num_nodes,
                                  normalization, lambda_max, batch, dtype,
@@ -358,7 +399,8 @@ def gcn_operator(edge_index, edge_weight: Optional[Tensor] = None,
                  num_nodes: Optional[int] = None, improved: bool = False,
                  add_self_loops: bool = True, normalize: bool = True,
                  dtype: Optional[torch.dtype] = None,
-                 flow: str = 'source_to_target') -> SparseOperator:
+                 flow: str = 'source_to_target',
+                 locality: Optional[str] = None) -> SparseOperator:
     r"""GCN's propagation matrix as a :class:`SparseOperator`:
     :math:`\hat{\mathbf{D}}^{-1/2}(\mathbf{A} + f\mathbf{I})
     \hat{\mathbf{D}}^{-1/2}` when ``normalize`` (``f`` = 2 if ``improved``
@@ -366,7 +408,13 @@ def gcn_operator(edge_index, edge_weight: Optional[Tensor] = None,
     otherwise. ``edge_weight=None`` is all ones. With ``flow=
     'target_to_source'`` messages go from ``edge_index[1]`` to
     ``edge_index[0]`` and degrees are summed over ``edge_index[0]`` (PyG's
-    ``gcn_norm``)."""
+    ``gcn_norm``). ``locality`` as in :func:`laplacian_operator`."""
+    if locality is not None:
+        return _renumbered(
+            locality, edge_index, edge_weight, num_nodes,
+            lambda ei, w, n, _: gcn_operator(ei, w, n, improved,
+                                             add_self_loops, normalize,
+                                             dtype, flow))
     with one_read():  # the checks and the CSR build: one host read
         return gcn_entries(edge_index, edge_weight, num_nodes, improved,
                            add_self_loops, normalize, dtype,

@@ -55,6 +55,12 @@ class SparseOperator(OperatorData):
         meta (dict, optional): how the operator was built (kind,
             normalization, lambda_max, flow); layers check it against their
             own hyper-parameters.
+        max_nnz (tuple, optional): the most entries of a row and of a
+            column, when known (kernels plan with them).
+        perm (Tensor, optional): ``[N]``, for an operator whose arrays
+            number the nodes for locality: the caller's node of each
+            (``perm[new] = old``). :meth:`matmul`, the filters and
+            :meth:`to_dense` then take and give the caller's numbering.
 
     Derived data (the transpose, the torch CSR view, row indices, Triton
     plans, eigenpairs, a float32 copy for half-precision CPU products) lives
@@ -83,6 +89,10 @@ def spmm(op: OperatorData, x: Tensor, alpha: float = 1.0,
     if z is not None and z.shape != x.shape:
         raise ValueError(f"z must have the shape of x {list(x.shape)} "
                          f"(got {list(z.shape)})")
+    if op.perm is not None:  # renumbered: in and out of its numbering
+        return op.from_local(spmm(op.local(), op.to_local(x), alpha,
+                                  None if z is None else op.to_local(z),
+                                  beta))
     need_t = torch.is_grad_enabled() and (
         x.requires_grad or op.requires_grad)
     op_t = op.t() if need_t else op  # the transpose only for backward

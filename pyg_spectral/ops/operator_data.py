@@ -28,8 +28,13 @@ class OperatorData:
     def __init__(self, crow: Tensor, col: Tensor, val: Tensor, diag: Diag,
                  num_nodes: int, symmetric: Optional[bool] = None,
                  meta: Optional[dict] = None,
-                 max_nnz: Optional[Tuple[int, int]] = None):
+                 max_nnz: Optional[Tuple[int, int]] = None,
+                 perm: Optional[Tensor] = None):
         self.crow, self.col, self.val = crow, col, val
+        #: the caller's node of each of the arrays' nodes (``perm[new] =
+        #: old``) when the operator was built renumbered for locality
+        #: (:meth:`local` gives the arrays' own operator), else None
+        self.perm = perm
         #: (most entries in a row, in a column) when the build knows them
         #: (kernels choose their plan without reading the operator back)
         self.max_nnz = max_nnz
@@ -103,6 +108,37 @@ class OperatorData:
             return self.crow, self.col, self.val, d, 0.0
         return self.crow, self.col, self.val, None, float(d or 0.0)
 
+    # -- a renumbered operator (built with ``locality=``) -----------------
+    def local(self) -> 'OperatorData':
+        r"""The operator in its arrays' own numbering,
+        :math:`\mathbf{P}\mathbf{S}\mathbf{P}^\top`: the same arrays without
+        :attr:`perm` (memoized, with a memo of its own); ``self`` when not
+        renumbered."""
+        if self.perm is None:
+            return self
+        return self.memo('local', lambda: type(self)(
+            self.crow, self.col, self.val, self.diag, self.num_nodes,
+            self._symmetric, self.meta, self.max_nnz))
+
+    def inverse(self) -> Tensor:
+        """``[N]`` position in the arrays' numbering of each of the
+        caller's nodes (the inverse of :attr:`perm`)."""
+        def make():
+            inv = torch.empty_like(self.perm)
+            inv[self.perm] = torch.arange(self.perm.numel(),
+                                          device=self.perm.device)
+            return inv
+        return self.memo('inverse', make)
+
+    def to_local(self, x: Tensor) -> Tensor:
+        """Node-major ``x`` in the caller's numbering -> the arrays' (one
+        gather; ``x`` itself when not renumbered)."""
+        return x if self.perm is None else x.index_select(0, self.perm)
+
+    def from_local(self, y: Tensor) -> Tensor:
+        """The inverse of :meth:`to_local`."""
+        return y if self.perm is None else y.index_select(0, self.inverse())
+
     # ------------------------------------------------------------------
     def t(self) -> 'OperatorData':
         """The transposed operator (memoized; ``self`` when symmetric)."""
@@ -111,6 +147,15 @@ class OperatorData:
     def _transpose(self) -> 'OperatorData':
         if self._symmetric:
             return self
+        if self.perm is not None:  # (P S P^T)^T = P S^T P^T
+            lt = self.local().t()
+            if lt is self.local():
+                self._symmetric = True
+                return self
+            t = type(self)(lt.crow, lt.col, lt.val, lt.diag, self.num_nodes,
+                           lt._symmetric, self.meta, lt.max_nnz, self.perm)
+            t._memo['t'] = self
+            return t
         t = type(self)(*csr_transpose(self.crow, self.col, self.val,
                                           self.num_nodes),
                            self.diag, self.num_nodes, meta=self.meta,
@@ -143,6 +188,9 @@ class OperatorData:
 
     def to_dense(self) -> Tensor:
         """Dense :math:`N \\times N` matrix (tests and small graphs only)."""
+        if self.perm is not None:  # in the caller's numbering
+            inv = self.inverse()
+            return self.local().to_dense()[inv][:, inv]
         dense = self.val.new_zeros(self.num_nodes, self.num_nodes)
         if self.num_edges:
             dense = dense.index_put((self.rows(), self.col.long()), self.val,
@@ -171,7 +219,8 @@ class OperatorData:
                                   value_fn(op.val),
                                   value_fn(d) if isinstance(d, Tensor) else d,
                                   op.num_nodes, op._symmetric, op.meta,
-                                  op.max_nnz)
+                                  op.max_nnz, None if op.perm is None
+                                  else index_fn(op.perm))
         new = one(self)
         t = self._memo.get('t')
         if t is self:
@@ -189,9 +238,10 @@ class OperatorData:
         return state
 
     def __repr__(self) -> str:
+        order = '' if self.perm is None else ', renumbered'
         return (f'{self.__class__.__name__}(num_nodes={self.num_nodes}, '
                 f'num_edges={self.num_edges}, dtype={self.dtype}, '
-                f'meta={self.meta})')
+                f'meta={self.meta}{order})')
 
 
 def _close(a: Tensor, b: Tensor) -> bool:
