@@ -114,6 +114,11 @@ def main(argv=None) -> int:
         ('poly_gpu.md', 'poly_gpu.json', None,
          '`python benchmarks/bench_poly.py --device cuda --cases 100k 1m '
          '--repeats 3`', ''),
+        ('gpu_memory.md', 'gpu_memory.json', 'GPU memory of big steps',
+         '`python benchmarks/gpu_memory.py` (in `bash benchmarks/'
+         'gpu_check.sh`)', ''),
+        ('locality_gpu.md', 'locality_gpu.json', 'Locality ordering on the '
+         'GPU', '`python benchmarks/bench_locality.py --device cuda`', ''),
     ]
     names = {'sync_compile.md': 'gpu_sync_compile.md'}
     for md, js, title, cmd, extra in files:

@@ -56,7 +56,10 @@ SECTIONS = [
      [lambda: body('locality.md'), lambda: note('locality')]),
     ('\n### Memory model (CPU, `python benchmarks/bench_memory.py`, '
      '`benchmarks/results/memory_cpu.md`)\n',
-     [lambda: body('memory_cpu.md'), lambda: note('memory_cpu')]),
+     [lambda: body('memory_cpu.md'), lambda: note('memory_cpu'),
+      '\nOn the GPU (`python benchmarks/gpu_memory.py`, '
+      '`benchmarks/results/gpu_memory.md`):\n\n',
+      lambda: body('gpu_memory.md', 2)]),
     ('\n### CUDA path (Triton, `benchmarks/results/gpu.md`)\n',
      [gpu, '\n', lambda: body('gpu_sync_compile.md', 2), '\n',
       lambda: body('gpu_probes.md', 2), lambda: note('gpu')]),

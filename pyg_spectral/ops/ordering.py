@@ -12,11 +12,10 @@ product of every layer that follows.
 * ``'rcm'``: reverse Cuthill-McKee (``scipy.sparse.csgraph``) on the
   symmetrized pattern: minimizes the bandwidth, the best locality, and runs
   in :math:`O(|E|)` in compiled code;
-* ``'bfs'``: breadth-first order from a lowest-degree node of each
-  connected component (a peripheral start, as Cuthill-McKee's;
-  ``scipy.sparse.csgraph.breadth_first_order`` on each component's
-  subgraph): the same level structure without the degree sort of each
-  level, cheaper.
+* ``'bfs'``: breadth-first order from a lowest-degree node (a peripheral
+  start, as Cuthill-McKee's; ``scipy.sparse.csgraph.breadth_first_order``),
+  component by component: the same level structure without the degree
+  sort of each level, cheaper.
 
 Layout: ``edge_index`` ``[2, E]``; ``perm`` ``[N]`` int64.
 """
@@ -61,14 +60,41 @@ def locality_order(edge_index: Tensor, num_nodes: int,
 
 
 def _bfs_order(a) -> np.ndarray:
-    """Breadth-first order of each connected component from a lowest-degree
-    node, components one after another. One scipy BFS per component of more
-    than :data:`SMALL` nodes: the largest on the whole graph, the others on
-    their own subgraphs (a BFS call costs O(N) of the graph it is given,
-    and a subgraph costs a copy); smaller components keep their
-    nodes together in index order (all the locality they need)."""
+    """Breadth-first order on the symmetric pattern ``a``. One search from
+    a lowest-degree node (a peripheral start) on the whole graph, which
+    covers a connected graph, or its giant component, without labelling
+    components (as costly as the search); what it leaves, at most
+    :data:`SMALL` nodes, follows in index order, else is ordered component
+    by component (:func:`_components_order`). ``a`` is symmetric, so the
+    searches follow its rows as they are (no undirected copy)."""
     from scipy.sparse import csgraph
-    ncomp, label = csgraph.connected_components(a, directed=False)
+    n = a.shape[0]
+    deg = np.diff(a.indptr)
+    linked = np.flatnonzero(deg > 0)
+    if linked.size == 0:
+        return np.arange(n)
+    root = int(linked[np.argmin(deg[linked])])
+    first = csgraph.breadth_first_order(a, root, directed=True,
+                                        return_predecessors=False)
+    seen = np.zeros(n, dtype=bool)
+    seen[first] = True
+    rest = np.flatnonzero(~seen)  # in index order
+    if rest.size > SMALL:
+        rest = rest[_components_order(a[rest][:, rest])]
+    return np.concatenate([first, rest])
+
+
+def _components_order(a) -> np.ndarray:
+    """Breadth-first order of each connected component of the symmetric
+    pattern ``a`` from a lowest-degree node, components one after another.
+    One scipy BFS per component of more than :data:`SMALL` nodes: the
+    largest on the whole graph, the others on their own subgraphs (a BFS
+    call costs O(N) of the graph it is given, and a subgraph costs a copy);
+    smaller components keep their nodes together in index order (all the
+    locality they need)."""
+    from scipy.sparse import csgraph
+    ncomp, label = csgraph.connected_components(a, directed=True,
+                                                connection='weak')
     sizes = np.bincount(label, minlength=ncomp)
     grouped = np.argsort(label, kind='stable')  # nodes by component
     starts = np.concatenate([[0], np.cumsum(sizes)])
@@ -79,13 +105,13 @@ def _bfs_order(a) -> np.ndarray:
         nodes = grouped[starts[c]:starts[c + 1]]
         root = int(nodes[np.argmin(deg[nodes])])  # a peripheral start
         if c == largest:  # the whole graph: no copy, one O(N) search
-            order = csgraph.breadth_first_order(a, root, directed=False,
+            order = csgraph.breadth_first_order(a, root, directed=True,
                                                 return_predecessors=False)
         else:
             sub = a[nodes][:, nodes]
             local = int(np.searchsorted(nodes, root))
             order = nodes[csgraph.breadth_first_order(
-                sub, local, directed=False, return_predecessors=False)]
+                sub, local, directed=True, return_predecessors=False)]
         perm[starts[c]:starts[c + 1]] = order
     return perm
 
