@@ -29,6 +29,9 @@ import time
 
 import torch
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import write_results  # noqa
+
 GiB = float(2**30)
 
 
@@ -160,11 +163,7 @@ def main():
     md = render(rows, args)
     print(md)
     if args.out:
-        os.makedirs(args.out, exist_ok=True)
-        with open(os.path.join(args.out, 'gpu_memory.md'), 'w') as fh:
-            fh.write(md)
-        with open(os.path.join(args.out, 'gpu_memory.json'), 'w') as fh:
-            json.dump(rows, fh, indent=1)
+        write_results(os.path.join(args.out, 'gpu_memory'), md, rows)
 
 
 def render(rows, args) -> str:
