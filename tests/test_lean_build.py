@@ -134,3 +134,24 @@ def test_lean_build_with_grad_values_matches(lean):
     assert torch.autograd.gradcheck(
         lambda w: laplacian_operator(ei, w, 20, 'sym', 2.0, dtype=D).val,
         (w, ))
+
+
+@pytest.mark.parametrize('n,e', [(1, 0), (7, 3), (40, 300), (300, 40)])
+def test_lean_transpose_equals_one_shot(n, e, monkeypatch):
+    """The transpose of a directed operator, lean (chunks) and one-shot:
+    the same arrays, and the dense transpose."""
+    from pyg_spectral.ops.csr import csr_transpose
+    g = torch.Generator().manual_seed(n + e)
+    ei = torch.randint(0, n, (2, e), generator=g)
+    op = laplacian_operator(ei, torch.rand(e, generator=g, dtype=D), n,
+                            None, dtype=D)
+    one_shot = csr_transpose(op.crow, op.col, op.val, n)
+    with monkeypatch.context() as m:
+        m.setattr(csr, '_LEAN_MIN', 1)
+        m.setattr(csr, '_LEAN_CHUNK', 7)
+        m.setattr(csr, '_LEAN_SLICE', 5)
+        lean = csr_transpose(op.crow, op.col, op.val, n)
+    for a, b in zip(lean, one_shot):
+        assert a.dtype == b.dtype and torch.equal(a, b)
+    t = SparseOperator(*lean, op.diag, n)
+    assert torch.equal(t.to_dense(), op.to_dense().t())

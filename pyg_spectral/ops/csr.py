@@ -321,8 +321,19 @@ def csr_transpose(crow: Tensor, col: Tensor, val: Tensor, num_nodes: int):
     r"""``(crow, col, val)`` of the transpose of a CSR matrix whose entries
     are sorted by ``(row, col)`` (as :func:`coo_to_csr` returns them): a
     stable sort of the column indices alone keeps each new row's entries in
-    old-row order, i.e. sorted: no composite keys and no duplicate pass."""
+    old-row order, i.e. sorted: no composite keys and no duplicate pass.
+    Eagerly from :data:`_LEAN_MIN` entries, :func:`_lean_build` of the
+    swapped entries instead (int32 row indices, a few bytes per entry
+    besides the result, two host reads)."""
     n = num_nodes
+    if col.numel() >= _LEAN_MIN and not keep_shapes(col, val) and \
+            not val.requires_grad:  # huge: the lean build, int32 rows
+        rows = torch.repeat_interleave(
+            torch.arange(n, dtype=col.dtype, device=col.device),
+            (crow[1:] - crow[:-1]).long(), output_size=col.numel())
+        t_crow, t_col, t_val = _lean_build(col, rows, val, n, None,
+                                           HostChecks(), False)[:3]
+        return t_crow.to(crow.dtype), t_col.to(col.dtype), t_val
     sorted_col, perm = torch.sort(col, stable=True)
     rows = csr_rows(crow, col.numel())
     return (_row_pointers(sorted_col, n).to(crow.dtype),
