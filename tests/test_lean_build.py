@@ -14,14 +14,18 @@ from pyg_spectral.ops.validation import static_shapes
 D = torch.float64
 
 
-@pytest.fixture
-def lean(monkeypatch):
+def _force_lean(m):
     """Every eager build lean, in chunks of about 7 entries (so a graph has
     many chunks, empty ones included), passes in slices of 5 entries."""
-    monkeypatch.setattr(csr, '_LEAN_MIN', 1)
-    monkeypatch.setattr(csr, '_LEAN_CHUNK', 7)
-    monkeypatch.setattr(csr, '_LEAN_SLICE', 5)
-    monkeypatch.setattr(normalize, '_SLICE', 5)
+    m.setattr(csr, '_LEAN_MIN', 1)
+    m.setattr(csr, '_LEAN_CHUNK', 7)
+    m.setattr(csr, '_LEAN_SLICE', 5)
+    m.setattr(normalize, '_SLICE', 5)
+
+
+@pytest.fixture
+def lean(monkeypatch):
+    _force_lean(monkeypatch)
 
 
 def _same(a: SparseOperator, b: SparseOperator):
@@ -64,10 +68,7 @@ def test_lean_build_equals_one_shot(case, directed, weighted, seed,
                          self_loops=6, duplicates=9, seed=seed, dtype=D)
     one_shot = _build(case, ei, w, n)
     with monkeypatch.context() as m:
-        m.setattr(csr, '_LEAN_MIN', 1)
-        m.setattr(csr, '_LEAN_CHUNK', 7)
-        m.setattr(csr, '_LEAN_SLICE', 5)
-        m.setattr(normalize, '_SLICE', 5)
+        _force_lean(m)
         chunked = _build(case, ei, w, n)
     _same(chunked, one_shot)
     kw = dict(case)
@@ -147,9 +148,7 @@ def test_lean_transpose_equals_one_shot(n, e, monkeypatch):
                             None, dtype=D)
     one_shot = csr_transpose(op.crow, op.col, op.val, n)
     with monkeypatch.context() as m:
-        m.setattr(csr, '_LEAN_MIN', 1)
-        m.setattr(csr, '_LEAN_CHUNK', 7)
-        m.setattr(csr, '_LEAN_SLICE', 5)
+        _force_lean(m)
         lean = csr_transpose(op.crow, op.col, op.val, n)
     for a, b in zip(lean, one_shot):
         assert a.dtype == b.dtype and torch.equal(a, b)
