@@ -64,8 +64,8 @@ class GPRConv(PolyConv):
                     not 0 <= alpha <= K:
                 raise ValueError(f"init='SGC' needs alpha an int in [0, K] "
                                  f"(the propagation step; got {alpha!r})")
-        else:
-            check_probability(alpha, 'alpha')
+        else:  # PPR with alpha = 1 is the identity (GPR-GNN's Texas)
+            check_probability(alpha, 'alpha', closed=init == 'PPR')
         if init == 'WS':
             if gamma is None or len(gamma) != K + 1:
                 raise ValueError(f"init='WS' needs gamma with K + 1 = "

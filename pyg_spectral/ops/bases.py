@@ -128,3 +128,20 @@ def bernstein_to_chebyshev(K: int) -> Tensor:
     values = binom[:, None] * ((1 + x[None]) / 2) ** k[:, None] * \
         ((1 - x[None]) / 2) ** (K - k[:, None])  # [K+1 bern, K+1 nodes]
     return values @ chebyshev_interpolation(K)  # [K+1 bern, K+1 cheb]
+
+
+def basis_values(t: Tensor, K: int, rec: 'Recurrence' = None) -> Tensor:
+    r"""The first ``K`` polynomials of the basis ``rec`` (``None``:
+    Chebyshev) at the points ``t`` ``[M]``: ``[M, K]`` with column ``k``
+    :math:`P_k(t)`, by the same three-term recurrence the engine runs on
+    the operator (so ``values @ c`` is the response :math:`h(t)` of the
+    coefficients ``c``)."""
+    rec = recurrence('chebyshev', K) if rec is None else rec
+    cols = [torch.ones_like(t)]
+    for k in range(1, K):
+        a, b, g = rec.coef(k - 1)
+        nxt = (a * t + b) * cols[-1]
+        if k > 1:
+            nxt = nxt - g * cols[-2]
+        cols.append(nxt)
+    return torch.stack(cols, -1)  # K x [M] -> [M, K]

@@ -284,11 +284,13 @@ def check_positive_int(value, name: str, allow: Tuple[int, ...] = ()
     return check_int(value, name, 1, allow)
 
 
-def check_probability(p, name: str) -> float:
+def check_probability(p, name: str, closed: bool = False) -> float:
+    """``p`` in ``[0, 1)`` (``[0, 1]`` with ``closed``)."""
     if isinstance(p, bool) or not isinstance(p, (int, float)):
         raise TypeError(f"{name} must be a float (got {type(p).__name__})")
-    if not 0.0 <= p < 1.0:
-        raise ValueError(f"{name} must be in [0, 1) (got {p})")
+    if not (0.0 <= p <= 1.0 if closed else 0.0 <= p < 1.0):
+        raise ValueError(f"{name} must be in [0, 1{']' if closed else ')'} "
+                         f"(got {p})")
     return float(p)
 
 
