@@ -41,7 +41,7 @@ def _polynomial(args) -> int:
     res = polynomial.run(args.datasets, args.models or polynomial.MODELS,
                          args.splits, args.epochs, args.root, args.out,
                          args.download, not args.no_timing, args.impl,
-                         args.heterophily_root)
+                         args.heterophily_root, args.append)
     print(res['markdown'])
     print(f'wrote {os.path.join(args.out, "polynomial.md")} and '
           f'polynomial.json')
@@ -58,6 +58,17 @@ def _filters(args) -> int:
     print(f'wrote {os.path.join(args.out, "filters.md")}, filters.json'
           + (' and ' + ', '.join(os.path.basename(p) for p in res['plots'])
              if res['plots'] else ''))
+    return 0
+
+
+def _heterophily(args) -> int:
+    from .reproduce import heterophily
+    res = heterophily.run(args.datasets, args.models or heterophily.MODELS,
+                          args.depths, args.splits, args.steps, args.out,
+                          args.root)
+    print(res['markdown'])
+    print(f'wrote {os.path.join(args.out, "heterophily.md")} and '
+          f'heterophily.json')
     return 0
 
 
@@ -120,8 +131,32 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument('--impl', default='ours', choices=['ours', 'reference'],
                    help="reference: train the authors' propagate-K-times "
                    "filters (PyG's layers for gcn/chebnet) instead")
+    q.add_argument('--append', action='store_true',
+                   help='keep the other rows of an earlier polynomial.json '
+                   'in --out (build a long table in parts)')
     q.add_argument('--out', default='benchmarks/results/polynomial')
     q.set_defaults(func=_polynomial)
+    h = exp.add_parser(
+        'heterophily', help='the Platonov et al. (ICLR 2023) protocol on '
+        'minesweeper, tolokers and filtered chameleon / squirrel',
+        description='Their residual network (width 512, AdamW 3e-5, 1000 '
+        'steps) with GCN\'s operator or a learnable filter as graph '
+        'module, their ten fixed splits, depth chosen on validation.')
+    h.add_argument('--datasets', nargs='+',
+                   default=['minesweeper', 'tolokers', 'chameleon_filtered',
+                            'squirrel_filtered'])
+    h.add_argument('--models', nargs='+', default=None,
+                   help='resnet gcn gprgnn bernnet chebnetii jacobiconv '
+                   '(default: all)')
+    h.add_argument('--depths', nargs='+', type=int, default=[1, 2, 3, 4, 5],
+                   help='residual blocks to choose from on validation')
+    h.add_argument('--splits', type=int, default=10)
+    h.add_argument('--steps', type=int, default=1000)
+    h.add_argument('--root', default=None, help='heterophily folder '
+                   '(default: $PYG_SPECTRAL_DATA/heterophily, else '
+                   '../shared/data/heterophily)')
+    h.add_argument('--out', default='benchmarks/results/heterophily')
+    h.set_defaults(func=_heterophily)
     f = exp.add_parser(
         'filters', help="BernNet's learning-filters-from-images table",
         description='Learn low/high/band-pass, band-rejection and comb '

@@ -30,7 +30,8 @@ def write_npz(path, n=30, f=4, c=3, e=50, seed=0):
 
 @pytest.fixture
 def cache(tmp_path, monkeypatch):
-    monkeypatch.setattr(het, 'CACHE', str(tmp_path / 'cache'))
+    from pyg_spectral.datasets import _paths
+    monkeypatch.setattr(_paths, 'CACHE', str(tmp_path / 'cache'))
     return tmp_path / 'cache'
 
 
@@ -180,3 +181,79 @@ def test_polynomial_cli_runs_on_a_heterophilous_npz(tmp_path, cache):
     md = (out / 'polynomial.md').read_text()
     assert '| Chameleon | BernNet (K=10) |' in md
     assert '| Chameleon | MLP |' in md
+
+
+# -- the Platonov et al. protocol ----------------------------------------------
+
+def test_roc_auc_equals_scikit_learn_with_ties():
+    sk = pytest.importorskip('sklearn.metrics')
+    from pyg_spectral.reproduce.heterophily import roc_auc
+    g = torch.Generator().manual_seed(0)
+    labels = torch.randint(0, 2, (300, ), generator=g)
+    scores = torch.randint(0, 20, (300, ), generator=g).float()  # ties
+    assert roc_auc(scores, labels) == pytest.approx(
+        sk.roc_auc_score(labels.numpy(), scores.numpy()), abs=1e-12)
+    with pytest.raises(ValueError, match='both classes'):
+        roc_auc(scores, torch.zeros(300, dtype=torch.long))
+
+
+def test_residual_gcn_net_is_their_formula():
+    """Eval-mode output against the dense float64 formula of Platonov et
+    al.'s GCN model: x0 = GELU(W x), x1 = x0 + FF(A_hat LN(x0)), out =
+    Linear(LN(x1))."""
+    from pyg_spectral.ops import gcn_operator
+    from pyg_spectral.reproduce.heterophily import ResidualNet
+    from torch_geometric.utils import to_dense_adj
+    torch.manual_seed(0)
+    n = 25
+    from torch_geometric.utils import remove_self_loops, to_undirected
+    ei, _ = remove_self_loops(to_undirected(torch.randint(0, n, (2, 60)),
+                                            num_nodes=n))  # their graphs
+    x = torch.randn(n, 6, dtype=torch.float64)
+    op = gcn_operator(ei, num_nodes=n, dtype=torch.float64)
+    net = ResidualNet('gcn', 6, 3, 1, hidden=16, op=op).double().eval()
+    A = to_dense_adj(ei, max_num_nodes=n)[0].double() + \
+        torch.eye(n, dtype=torch.float64)
+    d = A.sum(1) ** -0.5
+    A_hat = d[:, None] * A * d[None]
+    b = net.blocks[0]
+    x0 = torch.nn.functional.gelu(net.input_linear(x))
+    h = A_hat @ b.norm(x0)
+    x1 = x0 + b.ff.linear_2(torch.nn.functional.gelu(b.ff.linear_1(h)))
+    want = net.output_linear(net.output_norm(x1))
+    assert torch.allclose(net(x, ei), want, atol=1e-12)
+
+
+@pytest.mark.parametrize('name', ['minesweeper', 'chameleon_filtered'])
+def test_heterophily_cli_quick_mode(tmp_path, cache, name):
+    from pyg_spectral.__main__ import main
+    root = tmp_path / 'het'
+    write_npz(str(root / 'yandex' / name / 'raw' / f'{name}.npz'), n=50,
+              f=5, c=2 if name == 'minesweeper' else 4, e=150)
+    out = tmp_path / 'out'
+    rc = main(['reproduce', 'heterophily', '--datasets', name, '--root',
+               str(root), '--models', 'gcn', 'bernnet', '--depths', '1', '2',
+               '--splits', '2', '--steps', '3', '--out', str(out)])
+    assert rc == 0
+    md = (out / 'heterophily.md').read_text()
+    metric = 'ROC-AUC' if name == 'minesweeper' else 'accuracy'
+    assert f'| {name} | BernNet (K=10) | {metric} |' in md
+
+
+def test_polynomial_append_builds_a_table_in_parts(tmp_path, cache):
+    import json
+
+    from pyg_spectral.__main__ import main
+    root = tmp_path / 'het'
+    write_npz(str(root / 'yandex' / 'chameleon' / 'raw' / 'chameleon.npz'),
+              n=60, f=8, c=3, e=200)
+    out = tmp_path / 'out'
+    args = ['reproduce', 'polynomial', '--datasets', 'chameleon',
+            '--heterophily-root', str(root), '--splits', '1', '--epochs',
+            '2', '--no-timing', '--out', str(out)]
+    assert main(args + ['--models', 'gcn', 'mlp']) == 0
+    assert main(args + ['--models', 'bernnet', 'mlp', '--append']) == 0
+    runs = json.loads((out / 'polynomial.json').read_text())['runs']
+    assert [r['model'] for r in runs] == ['mlp', 'gcn', 'bernnet']
+    md = (out / 'polynomial.md').read_text()
+    assert '| Chameleon | GCN |' in md and '| Chameleon | BernNet' in md

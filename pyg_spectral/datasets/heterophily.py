@@ -33,7 +33,8 @@ from typing import Optional
 import numpy as np
 import torch
 
-from ._paths import CACHE, data_root, require_files, writable_copy
+from . import _paths
+from ._paths import data_root, require_files, writable_copy
 
 PYG_YANDEX = ('roman_empire', 'amazon_ratings', 'minesweeper', 'tolokers',
               'questions')
@@ -130,7 +131,7 @@ def _pyg_yandex(key: str, root: str):
     base = os.path.join(root, 'yandex')
     files = [os.path.join(key, 'raw', f'{key}.npz')]
     require_files(base, files, key)
-    base = writable_copy(base, files, os.path.join(CACHE, 'heterophily',
+    base = writable_copy(base, files, os.path.join(_paths.CACHE, 'heterophily',
                                                    'yandex'))
     return HeterophilousGraphDataset(base, key)[0]
 
@@ -143,11 +144,11 @@ def _geom_gcn(key: str, root: str):
     if key == 'actor':
         base, files = os.path.join(root, 'actor'), \
             [os.path.join('raw', f) for f in raw]
-        cache = os.path.join(CACHE, 'heterophily', 'actor')
+        cache = os.path.join(_paths.CACHE, 'heterophily', 'actor')
     else:
         base, files = os.path.join(root, 'webkb'), \
             [os.path.join(key, 'raw', f) for f in raw]
-        cache = os.path.join(CACHE, 'heterophily', 'webkb')
+        cache = os.path.join(_paths.CACHE, 'heterophily', 'webkb')
     require_files(base, files, key)
     base = writable_copy(base, files, cache)
     if key == 'actor':

@@ -13,27 +13,19 @@
 from __future__ import annotations
 
 import os
-import shutil
 from typing import Optional
+
+from . import _paths
 
 NAMES = {'cora': 'Cora', 'citeseer': 'CiteSeer', 'pubmed': 'PubMed'}
 SUFFIXES = ['x', 'tx', 'allx', 'y', 'ty', 'ally', 'graph', 'test.index']
-_HERE = os.path.dirname(os.path.abspath(__file__))
-SHARED = os.path.normpath(os.path.join(_HERE, '..', '..', '..', 'shared',
-                                       'data', 'planetoid'))
-CACHE = os.path.join(os.path.expanduser('~'), '.cache', 'pyg_spectral',
-                     'planetoid')
 
 
 def default_planetoid_root() -> str:
     """``$PYG_SPECTRAL_DATA/planetoid``, else ``../shared/data/planetoid``
-    beside the checkout when it exists, else ``~/.cache/pyg_spectral``."""
-    env = os.environ.get('PYG_SPECTRAL_DATA')
-    if env:
-        return os.path.join(env, 'planetoid')
-    if os.path.isdir(SHARED):
-        return SHARED
-    return CACHE
+    beside the checkout when it exists, else
+    ``~/.cache/pyg_spectral/planetoid``."""
+    return _paths.data_root('planetoid')
 
 
 def _canonical(name: str) -> str:
@@ -63,16 +55,10 @@ def load_planetoid(name: str, root: Optional[str] = None,
         raise FileNotFoundError(
             f"{name}: no raw files under {raw} (expected {files}); "
             f"pass download=True (--download) to fetch them")
-    if os.path.isdir(raw) and not os.access(os.path.join(root, name),
-                                            os.W_OK):
-        dst = os.path.join(CACHE, name, 'raw')
-        os.makedirs(dst, exist_ok=True)
-        for f in files:
-            src_f, dst_f = os.path.join(raw, f), os.path.join(dst, f)
-            if not os.path.isfile(dst_f) or \
-                    os.path.getsize(dst_f) != os.path.getsize(src_f):
-                shutil.copyfile(src_f, dst_f)
-        root = CACHE
+    if os.path.isdir(raw):  # PyG writes processed/ beside raw/
+        root = _paths.writable_copy(
+            root, [os.path.join(name, 'raw', f) for f in files],
+            os.path.join(_paths.CACHE, 'planetoid'))
     try:
         return Planetoid(root, name, transform=transform)[0]
     except (FileNotFoundError, ValueError):

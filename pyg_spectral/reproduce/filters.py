@@ -45,7 +45,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ..datasets._paths import CACHE
+from ..datasets import _paths
 from ..ops.bases import basis_values
 from . import filter_models as fm
 from .common import (have_matplotlib, markdown_table, progress, write_json,
@@ -113,7 +113,7 @@ def filter_targets(edge_index: Tensor, x: Tensor,
     n = x.size(0)
     key = hashlib.sha1(edge_index.cpu().numpy().tobytes() +
                        x.cpu().double().numpy().tobytes()).hexdigest()[:16]
-    cache_dir = cache_dir or os.path.join(CACHE, 'filters')
+    cache_dir = cache_dir or os.path.join(_paths.CACHE, 'filters')
     path = os.path.join(cache_dir, f'targets_{key}.npz')
     if os.path.isfile(path):
         with np.load(path) as f:

@@ -44,6 +44,7 @@ defaults of BernNet's ``training.py`` (lr 0.01, weight decay 5e-4).
 """
 from __future__ import annotations
 
+import json
 import os
 import time
 from typing import Dict, List, Optional
@@ -288,8 +289,8 @@ class Net(torch.nn.Module):
 def _features(data, kind: str, impl: str):
     """The bag-of-words features as a CSR tensor (~1 % nonzero; the first
     projection becomes a sparse product), except for PyG's ChebConv, which
-    does not take sparse input, and GAT (dense attention inputs)."""
-    if (kind == 'chebnet' and impl == 'reference') or kind == 'gat':
+    does not take sparse input."""
+    if kind == 'chebnet' and impl == 'reference':
         return data.x
     return to_csr(data.x)
 
@@ -375,11 +376,15 @@ def time_epochs(data, kind: str, repeats: int = 30, warmup: int = 5,
 def run(datasets: List[str], models: List[str], splits: int, epochs: int,
         root: Optional[str], out_dir: str, download: bool = False,
         timing: bool = True, impl: str = 'ours',
-        heterophily_root: Optional[str] = None) -> Dict:
+        heterophily_root: Optional[str] = None,
+        append: bool = False) -> Dict:
     """``impl='reference'`` trains the authors' propagate-K-times filters
     (PyG's layers for GCN / ChebNet) in the same protocol instead.
     ``root``: the Planetoid root; ``heterophily_root``: the heterophily
-    folder (:func:`~pyg_spectral.datasets.load_heterophily`)."""
+    folder (:func:`~pyg_spectral.datasets.load_heterophily`). ``append``:
+    keep the rows of an earlier ``polynomial.json`` in ``out_dir`` whose
+    (dataset, model) this run does not redo (a long table built in
+    parts)."""
     if not 1 <= splits <= len(SEEDS):
         raise ValueError(f"splits must be in [1, {len(SEEDS)}] (the "
                          f"authors' seeds; got {splits})")
@@ -398,10 +403,22 @@ def run(datasets: List[str], models: List[str], splits: int, epochs: int,
                 r = train_one(data, m, s, epochs, dataset=name, impl=impl)
                 r['dataset'] = name
                 runs.append(r)
+    path = os.path.join(out_dir, 'polynomial.json')
+    if append and os.path.isfile(path):
+        with open(path) as f:
+            old = json.load(f)
+        done = {(r['dataset'], r['model']) for r in runs}
+        runs = [r for r in old['runs']
+                if (r['dataset'], r['model']) not in done] + runs
+        timings = [t for t in old['timings']
+                   if (t['dataset'], t['model']) not in done] + timings
+        order = {d: i for i, d in enumerate(DATASETS)}
+        runs.sort(key=lambda r: (order[r['dataset']],
+                                 MODELS.index(r['model'])))
     summary = summarize(runs, timings)
     md = to_markdown(summary, splits, epochs, impl)
     os.makedirs(out_dir, exist_ok=True)
-    write_json(os.path.join(out_dir, 'polynomial.json'),
+    write_json(path,
                dict(summary=summary, runs=runs, timings=timings))
     write_text(os.path.join(out_dir, 'polynomial.md'), md)
     return dict(summary=summary, runs=runs, markdown=md)
