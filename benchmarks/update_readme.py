@@ -86,6 +86,23 @@ SECTIONS = [
       '`benchmarks/results/polynomial_reference/`):\n',
       lambda: body('polynomial_reference/polynomial.md', 2),
       lambda: note('polynomial')]),
+    ('\n### Heterophilous graphs (`python -m pyg_spectral reproduce '
+     'polynomial --datasets Texas Cornell Chameleon Actor Squirrel`, '
+     '`benchmarks/results/polynomial_heterophily/`)\n',
+     [lambda: body('polynomial_heterophily/polynomial.md'),
+      lambda: note('polynomial_heterophily')]),
+    ('\n### Learning filters from images (`python -m pyg_spectral reproduce '
+     'filters`, `benchmarks/results/filters/`)\n',
+     [lambda: body('filters/filters.md'),
+      '\nThe papers\' deeper models in BernNet\'s shapes on the band-pass '
+      'target (`--filters band --models gcn gat arma chebnet gprgnn '
+      'bernnet`, `benchmarks/results/filters_models/`):\n',
+      lambda: body('filters_models/filters.md', 2),
+      lambda: note('filters')]),
+    ('\n### Platonov et al. protocol (`python -m pyg_spectral reproduce '
+     'heterophily`, `benchmarks/results/heterophily/`)\n',
+     [lambda: body('heterophily/heterophily.md'),
+      lambda: note('heterophily')]),
     ('\n### Citation (`python -m pyg_spectral reproduce citation`, '
      '`benchmarks/results/citation/`)\n',
      [lambda: body('citation/citation.md'),

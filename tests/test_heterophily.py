@@ -257,3 +257,17 @@ def test_polynomial_append_builds_a_table_in_parts(tmp_path, cache):
     assert [r['model'] for r in runs] == ['mlp', 'gcn', 'bernnet']
     md = (out / 'polynomial.md').read_text()
     assert '| Chameleon | GCN |' in md and '| Chameleon | BernNet' in md
+
+
+def test_data_folder_is_never_written(tmp_path, cache, monkeypatch):
+    """A root under $PYG_SPECTRAL_DATA is copied before PyG writes
+    processed/, even when the file system would let it write."""
+    data = tmp_path / 'data'
+    write_npz(str(data / 'heterophily' / 'yandex' / 'tolokers' / 'raw' /
+                  'tolokers.npz'))
+    monkeypatch.setenv('PYG_SPECTRAL_DATA', str(data))
+    load_heterophily('tolokers')
+    assert not (data / 'heterophily' / 'yandex' / 'tolokers' /
+                'processed').exists()
+    assert (cache / 'heterophily' / 'yandex' / 'tolokers' /
+            'processed').is_dir()

@@ -30,12 +30,15 @@ def data_root(sub: str) -> str:
 
 
 def writable_copy(root: str, files: Iterable[str], cache: str) -> str:
-    """``root`` itself when PyG can write beside ``files`` (paths relative
+    """``root`` itself when PyG may write beside ``files`` (paths relative
     to ``root``); else a copy of those files under ``cache`` (copied once,
-    again only when a size differs), returned as the new root."""
+    again only when a size differs), returned as the new root. The shared
+    data folder (and anything under ``$PYG_SPECTRAL_DATA``) is never
+    written to, whatever its permissions say."""
     files = list(files)
     dirs = {os.path.dirname(os.path.join(root, f)) for f in files}
-    if all(os.access(os.path.dirname(d) or d, os.W_OK) for d in dirs):
+    if all(os.access(os.path.dirname(d) or d, os.W_OK) for d in dirs) and \
+            not _protected(root):
         return root
     for f in files:
         src, dst = os.path.join(root, f), os.path.join(cache, f)
@@ -44,6 +47,16 @@ def writable_copy(root: str, files: Iterable[str], cache: str) -> str:
                 os.path.getsize(dst) != os.path.getsize(src):
             shutil.copyfile(src, dst)
     return cache
+
+
+def _protected(path: str) -> bool:
+    real = os.path.realpath(path)
+    env = os.environ.get('PYG_SPECTRAL_DATA')
+    for top in (SHARED, env):
+        if top and (real + os.sep).startswith(
+                os.path.realpath(top) + os.sep):
+            return True
+    return False
 
 
 def require_files(root: str, files: Iterable[str], what: str) -> None:

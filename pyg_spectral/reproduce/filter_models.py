@@ -69,55 +69,42 @@ class _Ref(torch.nn.Module):
     -> [N, 1]``."""
 
 
-class GcnRef(_Ref):
-    def __init__(self):
+class TwoLayerRef(_Ref):
+    """BernNet's ``GcnNet`` / ``GatNet`` / ``ARMANet`` / ``ChebNet``: two
+    PyG convolutions with ``act`` after each, then ``Linear(width, 1)``."""
+
+    def __init__(self, conv1, conv2, width: int, act=F.relu):
         super().__init__()
-        import torch_geometric.nn as pyg
-        self.conv1, self.conv2 = pyg.GCNConv(1, 32), pyg.GCNConv(32, 64)
-        self.fc2 = torch.nn.Linear(64, 1)
+        self.conv1, self.conv2 = conv1, conv2
+        self.fc2 = torch.nn.Linear(width, 1)
+        self.act = act
 
     def forward(self, x, ei):
-        x = F.relu(self.conv2(F.relu(self.conv1(x, ei)), ei))
+        x = self.act(self.conv2(self.act(self.conv1(x, ei)), ei))
         return self.fc2(x)
 
 
-class GatRef(_Ref):
-    def __init__(self):
-        super().__init__()
-        import torch_geometric.nn as pyg
-        self.conv1 = pyg.GATConv(1, 8, heads=4, concat=True, dropout=0.0)
-        self.conv2 = pyg.GATConv(32, 8, heads=8, concat=True, dropout=0.0)
-        self.fc2 = torch.nn.Linear(64, 1)
-
-    def forward(self, x, ei):
-        x = F.elu(self.conv2(F.elu(self.conv1(x, ei)), ei))
-        return self.fc2(x)
+def gcn_ref():
+    from torch_geometric.nn import GCNConv
+    return TwoLayerRef(GCNConv(1, 32), GCNConv(32, 64), 64)
 
 
-class ArmaRef(_Ref):
-    def __init__(self):
-        super().__init__()
-        import torch_geometric.nn as pyg
-        self.conv1 = pyg.ARMAConv(1, 32, 1, 1, False, dropout=0.0)
-        self.conv2 = pyg.ARMAConv(32, 64, 1, 1, False, dropout=0.0)
-        self.fc2 = torch.nn.Linear(64, 1)
-
-    def forward(self, x, ei):
-        x = F.relu(self.conv2(F.relu(self.conv1(x, ei)), ei))
-        return self.fc2(x)
+def gat_ref():
+    from torch_geometric.nn import GATConv
+    return TwoLayerRef(GATConv(1, 8, heads=4, concat=True, dropout=0.0),
+                       GATConv(32, 8, heads=8, concat=True, dropout=0.0),
+                       64, F.elu)
 
 
-class ChebRef(_Ref):
-    def __init__(self):
-        super().__init__()
-        import torch_geometric.nn as pyg
-        self.conv1, self.conv2 = pyg.ChebConv(1, 32, 3), \
-            pyg.ChebConv(32, 32, 3)
-        self.fc2 = torch.nn.Linear(32, 1)
+def arma_ref():
+    from torch_geometric.nn import ARMAConv
+    return TwoLayerRef(ARMAConv(1, 32, 1, 1, False, dropout=0.0),
+                       ARMAConv(32, 64, 1, 1, False, dropout=0.0), 64)
 
-    def forward(self, x, ei):
-        x = F.relu(self.conv2(F.relu(self.conv1(x, ei)), ei))
-        return self.fc2(x)
+
+def cheb_ref():
+    from torch_geometric.nn import ChebConv
+    return TwoLayerRef(ChebConv(1, 32, 3), ChebConv(32, 32, 3), 32)
 
 
 class GprRef(_Ref):
@@ -349,10 +336,10 @@ class FilterBatched(Batched):
 # name -> (label, reference factory, batched class, filter factory or None,
 #          polynomial class of the model: (operator, degree) or None)
 MODELS: Dict[str, tuple] = {
-    'gcn': ('GCN', GcnRef, GcnBatched, None, ('gcn', 2)),
-    'gat': ('GAT', GatRef, GatBatched, None, None),
-    'arma': ('ARMA', ArmaRef, ArmaBatched, None, ('laplacian', 2)),
-    'chebnet': ('ChebNet (PyG K=3)', ChebRef, ChebBatched, None,
+    'gcn': ('GCN', gcn_ref, GcnBatched, None, ('gcn', 2)),
+    'gat': ('GAT', gat_ref, GatBatched, None, None),
+    'arma': ('ARMA', arma_ref, ArmaBatched, None, ('laplacian', 2)),
+    'chebnet': ('ChebNet (PyG K=3)', cheb_ref, ChebBatched, None,
                 ('laplacian', 4)),
     'gprgnn': ('GPR-GNN (K=10)', GprRef, GprBatched,
                lambda: GPRConv(10, init='Random'), ('gcn', 10)),
