@@ -110,7 +110,7 @@ def test_shared_geom_gcn_through_pyg(cache):
     assert torch.equal(texas.y, yandex.y)  # the same node order
 
 
-# -- BernNet's splits -----------------------------------------------------------
+# -- BernNet's splits --------------------------------------------------------
 
 def authors_split(y, num_classes, percls_trn, val_lb, seed):
     """BernNet's random_planetoid_splits, as their utils.py writes it
@@ -183,7 +183,7 @@ def test_polynomial_cli_runs_on_a_heterophilous_npz(tmp_path, cache):
     assert '| Chameleon | MLP |' in md
 
 
-# -- the Platonov et al. protocol ----------------------------------------------
+# -- the Platonov et al. protocol --------------------------------------------
 
 def test_roc_auc_equals_scikit_learn_with_ties():
     sk = pytest.importorskip('sklearn.metrics')

@@ -168,7 +168,7 @@ def class_optimum(edge_index: Tensor, x: Tensor, y: Tensor, mask: Tensor,
                 coef=torch.from_numpy(np.stack(coef)))
 
 
-# -- training ------------------------------------------------------------------
+# -- training ----------------------------------------------------------------
 
 def train_batched(model: fm.Batched, x: Tensor, y: Tensor, mask: Tensor,
                   groups: List[dict], epochs: int = 2000,
@@ -256,7 +256,7 @@ def reference_groups(name: str, kind: str, ref: torch.nn.Module):
     return fm.param_groups(ref, 0.01, lrs, wds)
 
 
-# -- the experiment --------------------------------------------------------------
+# -- the experiment ----------------------------------------------------------
 
 def time_against_loop(name: str, kind: str, data, targets: Tensor,
                       images: int = 2, epochs: int = 20,
@@ -380,17 +380,19 @@ def to_markdown(rows: List[Dict], images: int, epochs: int,
             f'(operator, degree); ratio: mean over images of SSE / optimum '
             f'SSE. Paper: BernNet Table 1 (SSE, R²): its cells could not be '
             f'read from the paper and are left empty. Time: wall seconds of '
-            f'the batched run, and the speed-up over the authors\' '
-            f'one-image-at-a-time loop measured on the same rows (a few '
-            f'images, a few epochs, scaled to all images).\n\n')
+            f'the batched run, and its speed-up over the one-image-at-a-time '
+            f'loop (the authors\' model and filter code; this package\'s '
+            f'layer for the plain bases, which have no authors\' code) on '
+            f'the same rows, measured on a few images and epochs and scaled '
+            f'to all images.\n\n')
     out = []
     for r in rows:
         out.append([
             FILTER_LABELS[r['filter']], fm.MODELS[r['model']][0],
-            f"{r['sse']:.4g}", f"{r['r2']:.4f}",
+            f"{r['sse']:.4g}", f"{r['r2']:.5f}",
             r.get('optimum', '—'),
             f"{r['opt_sse']:.4g}" if 'opt_sse' in r else '—',
-            f"{r['opt_r2']:.4f}" if 'opt_r2' in r else '—',
+            f"{r['opt_r2']:.5f}" if 'opt_r2' in r else '—',
             f"{r['sse_ratio']:.3g}" if 'sse_ratio' in r else '—',
             '', '', f"{r['epochs_mean']:.0f}", f"{r['wall_s']:.0f}",
             f"{r['speedup']:.1f}x" if 'speedup' in r else '—'])

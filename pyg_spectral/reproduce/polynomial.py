@@ -15,12 +15,14 @@ validation loss exceeds the mean of the previous 200 epochs; the test
 accuracy at the epoch with the lowest validation loss, reported as mean ±
 95 % bootstrap interval (as GPR-GNN's and BernNet's code).
 
-Graphs (:func:`load_dataset`): Cora / CiteSeer from Planetoid; Texas /
-Cornell from Geom-GCN's files made undirected with their self-loops (as
-BernNet's ``WebKB`` loader: the node order its splits were drawn on);
-Chameleon / Squirrel / Actor from the undirected npz copies of Platonov et
+Graphs (:func:`load_dataset`): Cora / CiteSeer from Planetoid; Texas
+from Geom-GCN's files made undirected with their self-loops (as BernNet's
+``WebKB`` loader: the node order its splits were drawn on); Chameleon /
+Squirrel / Actor / Cornell from the undirected npz copies of Platonov et
 al., the graphs GPR-GNN and BernNet trained on (31,371 / 198,353 / 26,659
-edges).
+/ 277 edges). (Cornell is not read from Geom-GCN's files because the
+shared copy of its ``out1_node_feature_label.txt`` is byte for byte
+Texas's.)
 
 Models (hidden 64, dropout 0.5 unless stated; K = polynomial order as these
 papers, K + 1 terms), as BernNet's ``models.py``:
@@ -166,7 +168,7 @@ def load_dataset(name: str, root: Optional[str] = None,
     if name in ('Cora', 'CiteSeer'):
         return load_planetoid(name, root, download=download,
                               transform=NormalizeFeatures())
-    if name in ('Texas', 'Cornell'):  # BernNet's WebKB loader
+    if name == 'Texas':  # BernNet's WebKB loader
         data = load_heterophily(name, heterophily_root, source='geom-gcn')
         ei = to_undirected(data.edge_index, num_nodes=data.num_nodes)
         data.edge_index = coalesce(ei, num_nodes=data.num_nodes)
