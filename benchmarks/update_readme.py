@@ -94,6 +94,9 @@ SECTIONS = [
     ('\n### Learning filters from images (`python -m pyg_spectral reproduce '
      'filters`, `benchmarks/results/filters/`)\n',
      [lambda: body('filters/filters.md'),
+      '\nLearned responses h(λ), mean over the images, against the target '
+      '(`benchmarks/results/filters/response_<target>.png`):\n\n'
+      '![comb](benchmarks/results/filters/response_comb.png)\n',
       '\nThe papers\' deeper models in BernNet\'s shapes on the band-pass '
       'target (`--filters band --models gcn gat arma chebnet gprgnn '
       'bernnet`, `benchmarks/results/filters_models/`):\n',
