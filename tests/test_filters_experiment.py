@@ -41,6 +41,13 @@ def write_mat(root, side=6, images=4, seed=0):
     return load_image_grid(root)
 
 
+@pytest.fixture(autouse=True)
+def cache(tmp_path, monkeypatch):
+    """Targets are cached under a temporary folder, not the user's."""
+    from pyg_spectral.datasets import _paths
+    monkeypatch.setattr(_paths, 'CACHE', str(tmp_path / 'cache'))
+
+
 @pytest.fixture
 def data(tmp_path):
     return write_mat(str(tmp_path))
