@@ -82,7 +82,8 @@ SECTIONS = [
      'polynomial`, `benchmarks/results/polynomial/`)\n',
      [lambda: body('polynomial/polynomial.md'),
       '\nThe authors\' own filters (PyG\'s GCNConv for GCN) trained in the '
-      'same protocol (`--impl reference --no-timing`, '
+      'same protocol (`--impl reference --no-timing --models gcn gprgnn '
+      'bernnet chebnetii jacobiconv`, '
       '`benchmarks/results/polynomial_reference/`):\n',
       lambda: body('polynomial_reference/polynomial.md', 2),
       lambda: note('polynomial')]),
