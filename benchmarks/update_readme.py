@@ -116,7 +116,7 @@ SECTIONS = [
       'feed the bag-of-words features as a sparse CSR tensor, PyG\'s as '
       'dense.\n',
       lambda: body('citation_vs_pyg/citation.md', 2),
-      '\nPubMed: `ind.pubmed.allx` is not on this machine '
+      '\nPubMed: `ind.pubmed.allx` is not in the offline data folder '
       '(`../shared/data/README.md`); `--datasets PubMed` fails at once '
       'naming the missing file unless `--download` is given.\n']),
     ('\n### Traffic (`python -m pyg_spectral reproduce traffic`, '
