@@ -75,27 +75,26 @@ JACOBI = {
 
 # -- targets and the optimum of a class --------------------------------------
 
-def normalized_adjacency(edge_index: Tensor, n: int, self_loops: bool = False):
-    """:math:`\\mathbf{D}^{-1/2}\\mathbf{A}\\mathbf{D}^{-1/2}` (with
-    ``self_loops``: GCN's :math:`\\hat{\\mathbf{D}}^{-1/2}(\\mathbf{A} +
-    \\mathbf{I})\\hat{\\mathbf{D}}^{-1/2}`) as a float64 scipy CSR matrix."""
-    import scipy.sparse as sp
-    ei = edge_index.cpu().numpy()
-    keep = ei[0] != ei[1]
-    a = sp.coo_matrix((np.ones(int(keep.sum())), (ei[1][keep], ei[0][keep])),
-                      shape=(n, n)).tocsr()
-    if self_loops:
-        a = a + sp.identity(n, format='csr')
-    deg = np.asarray(a.sum(1)).ravel()
-    inv = np.where(deg > 0, deg ** -0.5, 0.0)
-    return sp.diags(inv) @ a @ sp.diags(inv)
+def graph_operator(edge_index: Tensor, n: int, operator: str):
+    """The float64 operator of a class (this package's builders):
+    ``'laplacian'`` :math:`\\mathbf{L} - \\mathbf{I}`, ``'gcn'`` GCN's
+    :math:`\\hat{\\mathbf{A}}`."""
+    from ..ops import gcn_operator, laplacian_operator
+    if operator == 'laplacian':
+        return laplacian_operator(edge_index, num_nodes=n, lambda_max=2.0,
+                                  dtype=torch.float64)
+    if operator == 'gcn':
+        return gcn_operator(edge_index, num_nodes=n, dtype=torch.float64)
+    raise ValueError(f"operator must be 'laplacian' or 'gcn' (got "
+                     f"{operator!r})")
 
 
 def spectrum(edge_index: Tensor, n: int):
     """Eigenvalues ``[N]`` and eigenvectors ``[N, N]`` (float64 numpy) of
     the normalized Laplacian, by a dense symmetric eigensolver."""
     from scipy.linalg import eigh
-    lap = np.eye(n) - normalized_adjacency(edge_index, n).toarray()
+    lap = graph_operator(edge_index, n, 'laplacian').to_dense().numpy()
+    lap[np.diag_indices(n)] += 1.0  # (L - I) + I
     return eigh(lap, overwrite_a=True, check_finite=False)
 
 
@@ -142,23 +141,15 @@ def class_optimum(edge_index: Tensor, x: Tensor, y: Tensor, mask: Tensor,
     d+1]`` (Chebyshev coefficients in :math:`\\mathbf{S}`).
     ``operator``: ``'laplacian'`` (:math:`\\mathbf{S} = \\mathbf{L} -
     \\mathbf{I}`) or ``'gcn'`` (GCN's :math:`\\hat{\\mathbf{A}}`)."""
-    n = x.size(0)
-    if operator == 'laplacian':
-        S = -normalized_adjacency(edge_index, n)
-    elif operator == 'gcn':
-        S = normalized_adjacency(edge_index, n, self_loops=True)
-    else:
-        raise ValueError(f"operator must be 'laplacian' or 'gcn' (got "
-                         f"{operator!r})")
-    X = x.cpu().double().numpy()
-    terms = [X, S @ X]  # T_0 x, T_1 x: [N, B] each
-    for _ in range(2, degree + 1):
-        terms.append(2 * (S @ terms[-1]) - terms[-2])
-    V = np.stack(terms[:degree + 1], -1)  # [N, B, d+1]
+    from ..ops import cheb_terms
+    op = graph_operator(edge_index, x.size(0), operator)
+    # the engine's recurrence; its two buffers rotate, so each term is kept
+    V = np.stack([t.numpy().copy() for t in cheb_terms(
+        op, x.cpu().double(), degree + 1)], -1)  # d+1 x [N, B] -> [N, B, d+1]
     m = mask.cpu().numpy()
     Y = y.cpu().double().numpy()
     sse, coef = [], []
-    for b in range(X.shape[1]):
+    for b in range(x.size(1)):
         c, *_ = np.linalg.lstsq(V[m, b], Y[m, b], rcond=None)
         coef.append(c)
         sse.append(float(np.square(V[m, b] @ c - Y[m, b]).sum()))
