@@ -1,5 +1,18 @@
 from ._checks import set_finite_checks
+from .ada_conv import AdaConv
+from .appnp import APPNP
 from .bern_conv import BernConv
+from .cheb_base_conv import ChebBaseConv
+from .clenshaw_gnn import ClenshawConv, HornerConv
+from .favard_conv import FavardConv
+from .filter_bank import FilterBank
+from .fixed_conv import FixedConv, HeatKernelConv, PPRConv
+from .legendre_conv import LegendreConv
+from .registry import FILTERS, build_filter
+from .response_conv import ResponseConv
+from .sg_conv import SGConv
+from .shift_conv import ShiftConv
+from .ssg_conv import SSGConv
 from .cheb2_conv import ChebIIConv
 from .cheb_conv import ChebConv
 from ._poly_conv import PolyConv
@@ -22,6 +35,23 @@ __all__ = [
     'ChebIIConv',
     'JacobiConv',
     'PolyConv',
+    'ResponseConv',
+    'ChebBaseConv',
+    'LegendreConv',
+    'HornerConv',
+    'ClenshawConv',
+    'FavardConv',
+    'AdaConv',
+    'FixedConv',
+    'HeatKernelConv',
+    'PPRConv',
+    'ShiftConv',
+    'SGConv',
+    'SSGConv',
+    'APPNP',
+    'FilterBank',
+    'FILTERS',
+    'build_filter',
     'Decoupled',
     'SpectralConv',
     'GraphPool',

@@ -88,16 +88,18 @@ def laplacian_for(like: Tensor, n: int, graph, edge_weight=None,
 
 def gcn_for(like: Tensor, n: int, graph, edge_weight=None,
             improved: bool = False, add_self_loops: bool = True,
-            normalize: bool = True, flow: str = 'source_to_target'
-            ) -> SparseOperator:
-    """GCN's normalized adjacency of ``graph`` (see :func:`laplacian_for`)."""
+            normalize: bool = True, flow: str = 'source_to_target',
+            rho: float = 0.5) -> SparseOperator:
+    """GCN's normalized adjacency of ``graph`` (see :func:`laplacian_for`;
+    ``rho`` as :func:`~pyg_spectral.ops.gcn_operator`)."""
+    expect = {'kind': 'gcn', 'improved': improved,
+              'add_self_loops': add_self_loops, 'normalize': normalize,
+              'flow': flow, 'rho': rho}
     return resolve_operator(
-        n, like, graph,
-        {'kind': 'gcn', 'improved': improved,
-         'add_self_loops': add_self_loops, 'normalize': normalize,
-         'flow': flow},
+        n, like, graph, expect,
         lambda: gcn_operator(graph, edge_weight, n, improved,
-                             add_self_loops, normalize, like.dtype, flow),
+                             add_self_loops, normalize, like.dtype, flow,
+                             rho=rho),
         (graph, edge_weight),
         ('gcn', improved, add_self_loops, normalize, n, like.dtype,
-         like.device, flow), {'edge_weight': edge_weight})
+         like.device, flow, rho), {'edge_weight': edge_weight})

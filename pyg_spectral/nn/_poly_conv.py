@@ -12,6 +12,13 @@ terms), on one of three graph operators:
   \\mathbf{A}\\mathbf{D}^{-1/2}` (the scaled Laplacian with
   :math:`\\lambda_{\\max} = 2`).
 
+A layer's ``graph`` argument overrides its paper's operator; ``rho``
+generalizes the normalization of ``'gcn'`` and ``'adjacency'`` to
+:math:`\\mathbf{D}^{-\\rho}\\mathbf{A}\\mathbf{D}^{\\rho-1}`
+(:func:`~pyg_spectral.ops.gcn_operator`). Every layer has
+:meth:`PolyConv.response`, its :math:`h(\\lambda)` on the operator's
+spectrum.
+
 Subclasses define ``coefficients()`` and the basis; the rest is shared: the
 graph inputs of ChebConv (``edge_index``, ``SparseTensor``,
 ``torch.sparse``, a precomputed :class:`~pyg_spectral.ops.SparseOperator`,
@@ -35,10 +42,10 @@ from torch_geometric.nn.conv import MessagePassing
 from torch_geometric.typing import Adj, OptTensor
 
 from ..ops import SparseOperator
-from ..ops.bases import Recurrence, recurrence
+from ..ops.bases import Recurrence, basis_values, recurrence
 from ..ops.chebyshev import run_filter, terms_by
 from ..ops.normalize import Entries, gcn_entries, laplacian_entries
-from ..ops.validation import check_int
+from ..ops.validation import check_int, check_rho
 from ._checks import check_input, checked_forward
 from ._message_passing import (check_flow, from_node_major, needs_messages,
                                no_torchscript, node_axis, operator_entries,
@@ -58,13 +65,25 @@ class PolyConv(MessagePassing):
     basis: str = 'chebyshev'
     graph: str = 'laplacian'
 
+    normalize: bool = True  # False: the raw adjacency (APPNP's option)
+
     def __init__(self, K: int, channels: Optional[int] = None,
-                 a: float = 0.0, b: float = 0.0, **kwargs):
+                 a: float = 0.0, b: float = 0.0, graph: Optional[str] = None,
+                 rho: float = 0.5, **kwargs):
         kwargs.setdefault('aggr', 'add')
         super().__init__(**kwargs)
         check_int(K, 'K', minimum=0)
         if channels is not None:
             check_int(channels, 'channels')
+        if graph is not None:
+            if graph not in GRAPHS:
+                raise ValueError(f"graph must be one of {GRAPHS} (got "
+                                 f"{graph!r})")
+            self.graph = graph
+        self.rho = check_rho(rho)
+        if self.rho != 0.5 and self.graph == 'laplacian':
+            raise ValueError("rho applies to graph='gcn' or 'adjacency' "
+                             "(the Laplacian is symmetrically normalized)")
         self.K, self.channels = K, channels
         self._rec = recurrence(self.basis, K + 1, a, b)
         self._ab = (float(a), float(b))
@@ -95,6 +114,21 @@ class PolyConv(MessagePassing):
         """The basis' three-term recurrence."""
         return self._rec
 
+    def response(self, lam: Tensor) -> Tensor:
+        """The filter's frequency response :math:`h(\\lambda) = \\sum_k
+        c_k P_k(\\lambda)` at eigenvalues ``lam`` ``[M]`` of the operator
+        :math:`\\mathbf{S}` it runs on (``'laplacian'``: of
+        :math:`\\mathbf{L} - \\mathbf{I}`): ``[M]`` for scalar
+        coefficients, ``[M, channels]`` per channel. The layer's output is
+        :math:`\\mathbf{U} h(\\Lambda) \\mathbf{U}^{-1} \\mathbf{X}`."""
+        coef = self.coefficients()
+        lam = torch.as_tensor(lam, dtype=coef.dtype, device=coef.device)
+        if lam.dim() != 1:
+            raise ValueError(f"lam must be 1-D (got shape "
+                             f"{list(lam.shape)})")
+        rec = None if self.basis == 'chebyshev' else self._rec
+        return basis_values(lam, self.K + 1, rec) @ coef  # [M, K+1] @ c
+
     def operator(self, edge_index, num_nodes: Optional[int] = None,
                  edge_weight: OptTensor = None,
                  dtype: torch.dtype = torch.float32) -> SparseOperator:
@@ -109,8 +143,9 @@ class PolyConv(MessagePassing):
             return laplacian_entries(graph, edge_weight, n, 'sym', 2.0, None,
                                      dtype, self.flow)
         return gcn_entries(graph, edge_weight, n,
-                           add_self_loops=self.graph == 'gcn', dtype=dtype,
-                           flow=self.flow)
+                           add_self_loops=self.graph == 'gcn',
+                           normalize=self.normalize, dtype=dtype,
+                           flow=self.flow, rho=self.rho)
 
     def precompute(self, x, edge_index, edge_weight: OptTensor = None,
                    **kwargs):
@@ -169,7 +204,9 @@ class PolyConv(MessagePassing):
                     f"lambda_max={lam!r}")
             return op
         return gcn_for(x, n, graph, edge_weight,
-                       add_self_loops=self.graph == 'gcn', flow=self.flow)
+                       add_self_loops=self.graph == 'gcn',
+                       normalize=self.normalize, flow=self.flow,
+                       rho=self.rho)
 
     def _entries(self, x, nd, graph, edge_weight) -> Entries:
         """The operator as per-edge entries in PyG's edge order."""

@@ -36,6 +36,7 @@ from .operator import SparseOperator
 from .operator_data import Diag
 from .validation import (check_batch, check_flow, check_lambda_max,
                          check_nonnegative_degree, check_normalization,
+                         check_rho,
                          keep_shapes, one_read, pending_checks, tracing)
 
 LambdaMax = Union[None, float, Tensor]
@@ -350,10 +351,12 @@ def gcn_entries(edge_index, edge_weight: Optional[Tensor] = None,
                 num_nodes: Optional[int] = None, improved: bool = False,
                 add_self_loops: bool = True, normalize: bool = True,
                 dtype: Optional[torch.dtype] = None,
-                flow: str = 'source_to_target') -> Entries:
+                flow: str = 'source_to_target', rho: float = 0.5
+                ) -> Entries:
     r"""GCN's propagation matrix as :class:`Entries` (arguments as
     :func:`gcn_operator`)."""
     check_flow(flow)
+    rho = check_rho(rho)
     edge_index, edge_weight, num_nodes = to_edge_index(
         edge_index, edge_weight, num_nodes)
     n = infer_num_nodes(edge_index, num_nodes)
@@ -366,7 +369,7 @@ def gcn_entries(edge_index, edge_weight: Optional[Tensor] = None,
     w = torch.ones(src.numel(), dtype=dtype, device=src.device) \
         if edge_weight is None else edge_weight.to(dtype)
     meta = dict(kind='gcn', improved=improved, add_self_loops=add_self_loops,
-                normalize=normalize, flow=flow)
+                normalize=normalize, flow=flow, rho=rho)
     if add_self_loops:
         # add_remaining_self_loops: existing loops leave the edge list and
         # keep their weight as the diagonal; the other nodes get `fill`
@@ -389,9 +392,15 @@ def gcn_entries(edge_index, edge_weight: Optional[Tensor] = None,
     target = dst if flow == 'source_to_target' else src
     deg = deg.index_add(0, target, w)
     check_nonnegative_degree(deg, 'GCN')
-    dinv = _inv_pow(deg, -0.5)
-    val = w * (dinv[src] * dinv[dst])  # exactly symmetric in (src, dst)
-    diag = None if loop_w is None else dinv * dinv * loop_w
+    if rho == 0.5:
+        dinv = _inv_pow(deg, -0.5)
+        val = w * (dinv[src] * dinv[dst])  # exactly symmetric in (src, dst)
+        diag = None if loop_w is None else dinv * dinv * loop_w
+    else:  # d_i^-rho a_ij d_j^-(1-rho), i the message's target
+        source = src if flow == 'source_to_target' else dst
+        val = w * (_inv_pow(deg, -rho)[target] *
+                   _inv_pow(deg, rho - 1.0)[source])
+        diag = None if loop_w is None else _inv_pow(deg, -1.0) * loop_w
     return Entries(src, dst, val, diag, n, flow, meta, add_self_loops)
 
 
@@ -400,12 +409,17 @@ def gcn_operator(edge_index, edge_weight: Optional[Tensor] = None,
                  add_self_loops: bool = True, normalize: bool = True,
                  dtype: Optional[torch.dtype] = None,
                  flow: str = 'source_to_target',
-                 locality: Optional[str] = None) -> SparseOperator:
+                 locality: Optional[str] = None,
+                 rho: float = 0.5) -> SparseOperator:
     r"""GCN's propagation matrix as a :class:`SparseOperator`:
     :math:`\hat{\mathbf{D}}^{-1/2}(\mathbf{A} + f\mathbf{I})
     \hat{\mathbf{D}}^{-1/2}` when ``normalize`` (``f`` = 2 if ``improved``
     else 1, only if ``add_self_loops``), the raw weighted adjacency
-    otherwise. ``edge_weight=None`` is all ones. With ``flow=
+    otherwise. ``rho`` generalizes the normalization to
+    :math:`\hat{\mathbf{D}}^{-\rho}(\mathbf{A} + f\mathbf{I})
+    \hat{\mathbf{D}}^{\rho - 1}` (not symmetric for :math:`\rho \neq
+    1/2`: the backward pass then runs on the exact transpose; ``rho=1`` is
+    the random walk :math:`\hat{\mathbf{D}}^{-1}\hat{\mathbf{A}}`). ``edge_weight=None`` is all ones. With ``flow=
     'target_to_source'`` messages go from ``edge_index[1]`` to
     ``edge_index[0]`` and degrees are summed over ``edge_index[0]`` (PyG's
     ``gcn_norm``). ``locality`` as in :func:`laplacian_operator`."""
@@ -414,8 +428,8 @@ def gcn_operator(edge_index, edge_weight: Optional[Tensor] = None,
             locality, edge_index, edge_weight, num_nodes,
             lambda ei, w, n, _: gcn_operator(ei, w, n, improved,
                                              add_self_loops, normalize,
-                                             dtype, flow))
+                                             dtype, flow, rho=rho))
     with one_read():  # the checks and the CSR build: one host read
         return gcn_entries(edge_index, edge_weight, num_nodes, improved,
                            add_self_loops, normalize, dtype,
-                           flow).operator()
+                           flow, rho).operator()

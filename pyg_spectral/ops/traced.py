@@ -70,11 +70,11 @@ def _operator_arrays(edge_index, edge_weight, batch, lambda_max, like, n,
         if s['kind'] == 'laplacian':
             op = laplacian_operator(edge_index, edge_weight, n,
                                     s['normalization'], lambda_max, batch,
-                                    like.dtype, s['flow'])
+                                    like.dtype, s['flow'], rho=s.get('rho', 0.5))
         else:
             op = gcn_operator(edge_index, edge_weight, n, s['improved'],
                               s['add_self_loops'], s['normalize'],
-                              like.dtype, s['flow'])
+                              like.dtype, s['flow'], rho=s.get('rho', 0.5))
     diag = op.diag_tensor().contiguous()  # [N], whatever op.diag is
     op._memo['diag_tensor'] = diag
     _register(op)

@@ -294,6 +294,16 @@ def check_probability(p, name: str, closed: bool = False) -> float:
     return float(p)
 
 
+def check_rho(rho) -> float:
+    """The exponent ``rho`` in ``[0, 1]`` of the generalized normalization
+    :math:`D^{-\\rho} A D^{\\rho - 1}`."""
+    if isinstance(rho, bool) or not isinstance(rho, (int, float)):
+        raise TypeError(f"rho must be a float (got {type(rho).__name__})")
+    if not 0.0 <= rho <= 1.0:
+        raise ValueError(f"rho must be in [0, 1] (got {rho})")
+    return float(rho)
+
+
 def check_nonnegative_degree(deg: Tensor, normalization: str) -> None:
     """Degree normalization (``d^{-1/2}``, ``d^{-1}``) is undefined for a
     negative weighted degree."""

@@ -211,8 +211,9 @@ def train_reference(model: torch.nn.Module, x: Tensor, y: Tensor,
         loss.backward()
         opt.step()
         score = float(r2(pred.detach(), y, mask)[0])
-        if float(loss) < best:
-            best, best_r2, cnt = float(loss), score, 0
+        value = float(loss.detach())
+        if value < best:
+            best, best_r2, cnt = value, score, 0
         else:
             cnt += 1
         if cnt > patience:
