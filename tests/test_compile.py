@@ -7,9 +7,11 @@ import torch
 from torch.func import functional_call, grad, jacrev, vmap
 
 from graphs import random_graph, rel_err
-from pyg_spectral.nn import (STGCN, BernConv, ChebConv, ChebIIConv, GCNConv,
-                             GPRConv, JacobiConv, SpatialGraphConv,
-                             SpectralConv, STConv, TemporalConv)
+from pyg_spectral.nn import (APPNP, STGCN, AdaConv, BernConv, ChebConv,
+                             ChebIIConv, FavardConv, GCNConv, GPRConv,
+                             HornerConv, JacobiConv, LegendreConv, SGConv,
+                             ShiftConv, SpatialGraphConv, SpectralConv,
+                             STConv, TemporalConv)
 
 N = 12
 TOL = 1e-9  # float64: compiled and eager differ by rounding only
@@ -28,6 +30,13 @@ LAYERS = {
     'ChebIIConv': (lambda: ChebIIConv(3), (N, 4)),
     'BernConv': (lambda: BernConv(3), (N, 4)),
     'JacobiConv': (lambda: JacobiConv(4, 3), (N, 4)),
+    'HornerConv': (lambda: HornerConv(3), (N, 4)),
+    'FavardConv': (lambda: FavardConv(4, 3), (N, 4)),
+    'AdaConv': (lambda: AdaConv(4, 3), (N, 4)),
+    'LegendreConv': (lambda: LegendreConv(3, channels=4, rho=0.3), (N, 4)),
+    'ShiftConv': (lambda: ShiftConv('high', learn_eps=True), (N, 4)),
+    'SGConv': (lambda: SGConv(4, 3, K=2), (N, 4)),
+    'APPNP': (lambda: APPNP(3, 0.1), (N, 4)),
 }
 
 

@@ -13,7 +13,7 @@ OPS = pathlib.Path(__file__).resolve().parents[1] / 'pyg_spectral' / 'ops'
 #: bottom to top; the public functions on top
 LAYERS = [
     ('data', {'validation', 'cache', 'csr', 'operator_data', 'bases',
-              'spline'}),
+              'spline', 'schemes'}),
     ('kernels', {'backends', 'triton', 'triton.spmm_kernel'}),
     ('routines', {'features', 'adjacency', 'ordering', 'filter_engine'}),
     ('custom ops and autograd', {'library'}),

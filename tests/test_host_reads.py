@@ -9,7 +9,8 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from graphs import dense_adj, dense_laplacian_operator, random_graph
-from pyg_spectral.nn import ChebConv, ChebIIConv, GCNConv, GPRConv, STConv
+from pyg_spectral.nn import (APPNP, ChebConv, ChebIIConv, FavardConv, GCNConv,
+                             GPRConv, HornerConv, STConv)
 from pyg_spectral.ops import cache_info, clear_cache, laplacian_operator
 from pyg_spectral.ops.normalize import gcn_operator
 
@@ -52,6 +53,9 @@ LAYERS = {
     'GCNConv improved': lambda: GCNConv(8, 6, improved=True),
     'GPRConv': lambda: GPRConv(K=4),
     'ChebIIConv': lambda: ChebIIConv(K=4),
+    'HornerConv': lambda: HornerConv(K=4),
+    'FavardConv rho': lambda: FavardConv(8, K=4, rho=0.3),
+    'APPNP': lambda: APPNP(4, 0.1),
 }
 
 

@@ -25,8 +25,9 @@ class APPNP(PolyConv):
     (1-\alpha)^K\hat{\mathbf{A}}^K\mathbf{X}`, evaluated as one polynomial
     on the package engine (``K`` sparse products forward and backward, no
     iterate kept). With ``dropout > 0`` in training, every iteration drops
-    edges of the normalized operator with a fresh mask (PyG's semantics):
-    that path runs PyG's ``K`` propagations. ``cached`` is accepted for
+    edges of the normalized operator with a fresh mask, applied to the
+    previous iteration's dropped weights (PyG's semantics): that path runs
+    PyG's ``K`` propagations. ``cached`` is accepted for
     compatibility (the operator of a graph is cached by the package
     anyway); ``normalize=False`` propagates the raw adjacency.
 
@@ -52,8 +53,9 @@ class APPNP(PolyConv):
         check_int(K, 'K', minimum=0)
         self.alpha = check_probability(alpha, 'alpha', closed=True)
         self.dropout = check_probability(dropout, 'dropout')
-        super().__init__(K, graph='gcn' if add_self_loops else 'adjacency',
-                         **kwargs)
+        # PyG: no normalization, no added self-loops either
+        loops = add_self_loops and normalize
+        super().__init__(K, graph='gcn' if loops else 'adjacency', **kwargs)
         self.cached, self.add_self_loops = cached, add_self_loops
         self.normalize = normalize
         t = self.alpha * (1 - self.alpha) ** torch.arange(
@@ -79,9 +81,9 @@ class APPNP(PolyConv):
         ei, norm = self._entries(x, node_axis(self, x), edge_index,
                                  edge_weight).edge_list()
         h = x
-        for _ in range(self.K):
-            w = F.dropout(norm, p=self.dropout)
-            x = self.propagate(ei, x=x, norm=w)
+        for _ in range(self.K):  # PyG drops from the last iteration's
+            norm = F.dropout(norm, p=self.dropout)  # weights (compounding)
+            x = self.propagate(ei, x=x, norm=norm)
             x = x * (1 - self.alpha) + self.alpha * h
         return x
 

@@ -20,6 +20,8 @@ from .sg_conv import SGConv
 from .shift_conv import ShiftConv
 from .ssg_conv import SSGConv
 
+#: name -> filter class (the names of the benchmark of Liao et al. 2024 and
+#: of the papers' own code, lower case)
 FILTERS: Dict[str, Type[torch.nn.Module]] = {
     'gprgnn': GPRConv,
     'bernnet': BernConv,

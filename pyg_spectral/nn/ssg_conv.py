@@ -24,7 +24,10 @@ class SSGConv(SGConv):
         out_channels (int): Output width.
         alpha (float): Teleport weight :math:`\alpha \in [0, 1]`.
         K (int): Number of hops (default 1).
-        cached, add_self_loops, bias, **kwargs: As :class:`SGConv`.
+        cached (bool): Cache the propagated sum (as :class:`SGConv`).
+        add_self_loops (bool): Add self-loops before normalizing.
+        bias (bool): Learn an additive bias.
+        **kwargs: Arguments of :class:`~torch_geometric.nn.MessagePassing`.
 
     Shapes:
         **input:** ``x`` ``[N, in_channels]``, ``edge_index``,

@@ -4,24 +4,39 @@ the operator :math:`\mathbf{S}`, usually GCN's :math:`\hat{\mathbf{A}}`)
 that the decoupled models of the field fix instead of learning, as float64
 ``[K+1]``:
 
-============  ==================================================  ===========
-scheme        :math:`\theta_k` (``p`` the scheme's parameter)     models
-============  ==================================================  ===========
-``impulse``   :math:`p\,[k = K]`                                   SGC, gfNN
-``mono``      :math:`\theta_0 = p`, :math:`\theta_{k>0} =          S²GC
-              (1 - p)/K`
-``appr``      :math:`p (1 - p)^k`                                  APPNP, PPR,
-                                                                   GDC-PPR
-``nappr``     :math:`p^k / \sum_j p^j`                             GPR-GNN's
-                                                                   NPPR
-``hk``        :math:`e^{-p} p^k / k!`                              GDC-HK,
-                                                                   DGC, AGP
-``gaussian``  :math:`p^k / k!`                                     Gaussian
-``ones``      :math:`p`                                            all hops
-``inverse``   :math:`p / (k + 1)`                                  inverse
-``chebyshev`` :math:`x_k^2` at the Chebyshev nodes (no ``p``)      ChebNetII
-                                                                   init
-============  ==================================================  ===========
+.. list-table::
+   :header-rows: 1
+
+   * - scheme
+     - :math:`\theta_k` (``p`` the scheme's parameter)
+     - models
+   * - ``impulse``
+     - :math:`p\,[k = K]`
+     - SGC, gfNN
+   * - ``mono``
+     - :math:`\theta_0 = p`, :math:`\theta_{k>0} = (1 - p)/K`
+     - S²GC
+   * - ``appr``
+     - :math:`p (1 - p)^k`
+     - APPNP, PPR, GDC-PPR
+   * - ``nappr``
+     - :math:`p^k / \sum_j p^j`
+     - GPR-GNN's NPPR
+   * - ``hk``
+     - :math:`e^{-p} p^k / k!`
+     - GDC-HK, DGC, AGP
+   * - ``gaussian``
+     - :math:`p^k / k!`
+     - Gaussian
+   * - ``ones``
+     - :math:`p`
+     - all hops alike
+   * - ``inverse``
+     - :math:`p / (k + 1)`
+     - inverse
+   * - ``chebyshev``
+     - :math:`x_k^2` at the Chebyshev nodes (no ``p``)
+     - ChebNetII's init
 
 Defaults of ``p``: 1 (impulse, hk, gaussian, ones, inverse), 0.5 (mono,
 appr, nappr), the same as the benchmark of Liao et al. (2024).

@@ -23,13 +23,15 @@ from .validation import static_shapes
 def graph_operator_op(edge_index: Tensor, edge_weight: Optional[Tensor],
                       batch: Optional[Tensor], lambda_max: Optional[Tensor],
                       lambda_max_value: Optional[float], like: Tensor,
-                      num_nodes: int, spec: str, transpose: bool
-                      ) -> Tuple[Tensor, Tensor, Tensor, Tensor, Tensor,
+                      num_nodes: int, spec: str, transpose: bool,
+                      rho: float = 0.5) -> Tuple[Tensor, Tensor, Tensor, Tensor, Tensor,
                                  Tensor, Tensor]:
     """``(crow, col, val, diag[N], crow_t, col_t, val_t)`` of the operator
     that ``spec`` (a repr'd dict: ``kind``, the normalizer's arguments)
     builds from the graph, with one entry per input edge (static shapes);
-    ``lambda_max`` a tensor, or ``lambda_max_value`` a float, or neither.
+    ``lambda_max`` a tensor, or ``lambda_max_value`` a float, or neither;
+    ``rho`` GCN's normalization exponent (a float argument, not part of
+    ``spec``: a traced float may be symbolic).
 
     Opaque to the tracer, so a compiled or exported step looks its graph
     up in the package cache (by tensor identity and version) instead of
@@ -42,15 +44,15 @@ def graph_operator_op(edge_index: Tensor, edge_weight: Optional[Tensor],
         lambda: _operator_arrays(edge_index, edge_weight, batch,
                                  lambda_max if lambda_max is not None
                                  else lambda_max_value, like, num_nodes,
-                                 spec, transpose),
+                                 spec, transpose, rho),
         (edge_index, edge_weight, batch, lambda_max),
         ('graph_operator', spec, lambda_max_value, num_nodes, like.dtype,
-         like.device, transpose))
+         like.device, transpose, rho))
 
 
 @graph_operator_op.register_fake
 def _(edge_index, edge_weight, batch, lambda_max, lambda_max_value, like,
-      num_nodes, spec, transpose):
+      num_nodes, spec, transpose, rho=0.5):
     E, n = edge_index.size(1), num_nodes
     idx = torch.int32 if max(n, E) <= _INT32_MAX else torch.long
     crow = edge_index.new_empty(n + 1, dtype=idx)
@@ -64,17 +66,17 @@ def _(edge_index, edge_weight, batch, lambda_max, lambda_max_value, like,
 
 
 def _operator_arrays(edge_index, edge_weight, batch, lambda_max, like, n,
-                     spec, transpose):
+                     spec, transpose, rho):
     s = ast.literal_eval(spec)
     with static_shapes():
         if s['kind'] == 'laplacian':
             op = laplacian_operator(edge_index, edge_weight, n,
                                     s['normalization'], lambda_max, batch,
-                                    like.dtype, s['flow'], rho=s.get('rho', 0.5))
+                                    like.dtype, s['flow'])
         else:
             op = gcn_operator(edge_index, edge_weight, n, s['improved'],
                               s['add_self_loops'], s['normalize'],
-                              like.dtype, s['flow'], rho=s.get('rho', 0.5))
+                              like.dtype, s['flow'], rho=rho)
     diag = op.diag_tensor().contiguous()  # [N], whatever op.diag is
     op._memo['diag_tensor'] = diag
     _register(op)
@@ -97,9 +99,11 @@ def traced_operator(edge_index: Tensor, edge_weight: Optional[Tensor],
     if not isinstance(lambda_max, Tensor):  # None, or a float of the layer
         value, lambda_max = lambda_max, None
     transpose = torch.is_grad_enabled()
+    rho = spec.get('rho', 0.5)
+    key = {k: v for k, v in spec.items() if k != 'rho'}
     crow, col, val, diag, crow_t, col_t, val_t = graph_operator_op(
         edge_index, edge_weight, batch, lambda_max, value,
-        like.new_empty(0), n, repr(spec), transpose)
+        like.new_empty(0), n, repr(key), transpose, rho)
     op = SparseOperator(crow, col, val, diag, n, meta=spec)
     if transpose:
         op_t = SparseOperator(crow_t, col_t, val_t, diag, n, meta=spec)
