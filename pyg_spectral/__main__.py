@@ -115,7 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
                    'Cornell (any case)')
     q.add_argument('--models', nargs='+', default=None,
                    help='mlp gcn gat appnp chebnet gprgnn bernnet chebnetii '
-                   'jacobiconv (default: all)')
+                   'jacobiconv (default: all), or any name of '
+                   'pyg_spectral.nn.FILTERS (legendrenet hornergcn '
+                   'clenshawgcn favardgnn adagnn chebbase heat_kernel ...)')
     q.add_argument('--splits', '--seeds', dest='splits', type=int,
                    default=10, help='random splits, the first N of the '
                    'authors\' ten seeds (--seeds is the same)')

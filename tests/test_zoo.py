@@ -521,3 +521,33 @@ def test_drop_ins_take_sparse_tensors():
     for name, args, kwargs in DROP_INS[:4]:
         mine, ref = _pyg_pair(name, *args, **kwargs)
         assert rel_err(mine(x, adj), ref(x, adj)) < 1e-12
+
+
+# -- the reproductions accept every registered name ------------------------
+@pytest.mark.parametrize('name', sorted(set(SPECS) - {'gprgnn', 'bernnet',
+                                                      'chebnetii',
+                                                      'jacobiconv',
+                                                      'appnp'}))
+def test_polynomial_protocol_builds_every_registered_filter(name):
+    from pyg_spectral.reproduce.polynomial import Net, check_model
+    assert check_model(name) == name
+    torch.manual_seed(0)
+    net = Net(name, 12, 4)
+    assert isinstance(net.prop, FILTERS[name])
+    ei, _ = _graph(False)
+    x = torch.randn(N, 12)
+    out = net(x, ei)
+    assert out.shape == (N, 4)
+    out.square().sum().backward()
+    groups = net.param_groups()
+    assert sum(len(list(g['params'])) for g in net.param_groups()) == \
+        len(list(net.parameters()))
+    assert groups[1]['weight_decay'] == 0.0
+    with pytest.raises(ValueError, match='reference'):
+        Net(name, 12, 4, impl='reference')
+
+
+def test_polynomial_protocol_rejects_unknown_models():
+    from pyg_spectral.reproduce.polynomial import check_model
+    with pytest.raises(ValueError, match='registered filter'):
+        check_model('nope')

@@ -36,7 +36,12 @@ papers, K + 1 terms), as BernNet's ``models.py``:
   with K = 10 (GPR: PPR init);
 * ``jacobiconv``: dropout-Linear(in, classes)-dropout, then one Jacobi
   filter per class channel (K = 10), with its authors' selection (best
-  validation accuracy, patience 200).
+  validation accuracy, patience 200);
+* any other name of :data:`pyg_spectral.nn.FILTERS` (``legendrenet``,
+  ``hornergcn``, ``favardgnn``, ``adagnn``, ``heat_kernel``, ...): the
+  GPR-GNN architecture with that filter (K = 10, its defaults; one filter
+  per class channel where the filter is per channel), the filter's group
+  at the model's lr without weight decay.
 
 Per-dataset settings (:data:`HPARAMS`) are the authors' scripts': BernNet's
 ``NodeClassification/bernnet.sh``, ChebNetII's ``main/full.sh``, GPR-GNN's
@@ -139,6 +144,25 @@ HPARAMS.update({
     ('jacobiconv', ds): dict(a=a, b=b, alpha=al, dropout=dpb, dprate=dpt,
                              lrs=lrs, wds=wds)
     for ds, (a, b, al, dpb, dpt, lrs, wds) in _JACOBI.items()})
+def _registered(kind: str) -> bool:
+    """A name of :data:`pyg_spectral.nn.FILTERS` without a row of its
+    own in :class:`Net` (the generic filter row)."""
+    from ..nn import FILTERS
+    return kind not in MODELS and kind in FILTERS
+
+
+def check_model(kind: str) -> str:
+    if kind not in MODELS and not _registered(kind):
+        from ..nn import FILTERS
+        raise ValueError(f"model must be one of {MODELS} or a registered "
+                         f"filter {sorted(FILTERS)} (got {kind!r})")
+    return kind
+
+
+def _label(kind: str) -> str:
+    return LABELS.get(kind, kind)
+
+
 LABELS = {'mlp': 'MLP', 'gcn': 'GCN', 'gat': 'GAT', 'appnp': 'APPNP',
           'chebnet': 'ChebNet (PyG K=2)', 'gprgnn': 'GPR-GNN (K=10)',
           'bernnet': 'BernNet (K=10)', 'chebnetii': 'ChebNetII (K=10)',
@@ -194,8 +218,7 @@ class Net(torch.nn.Module):
 
         from .. import nn as ours
         from . import reference_props as ref
-        if kind not in MODELS:
-            raise ValueError(f"model must be one of {MODELS} (got {kind!r})")
+        check_model(kind)
         self.kind, self.dropout, self.dprate = kind, dropout, dprate
         self.lr, self.weight_decay = lr, weight_decay
         self.prop_lr, self.prop_wd, self.lrs, self.wds = \
@@ -227,6 +250,11 @@ class Net(torch.nn.Module):
             return
         if kind == 'appnp':
             self.prop = pyg.APPNP(K, 0.1)
+        elif _registered(kind):
+            if impl == 'reference':
+                raise ValueError(f"{kind!r} has no authors' reference "
+                                 f"filter here (impl='ours' only)")
+            self.prop = _registered_filter(kind, classes, K)
         elif impl == 'reference':
             self.prop = {'gprgnn': ref.GPRPropRef, 'bernnet': ref.BernPropRef,
                          'chebnetii': ref.ChebIIPropRef}[kind](K)
@@ -277,15 +305,35 @@ class Net(torch.nn.Module):
                       [self.prop.comb_weight])
             return [dict(params=p, lr=r, weight_decay=w)
                     for p, r, w in zip(groups, lrs, wds)]
-        prop_lr = {'gprgnn': lr, 'bernnet': 0.01, 'chebnetii': 0.01}[
-            self.kind] if self.prop_lr is None else self.prop_lr
-        prop_wd = {'gprgnn': 0.0, 'bernnet': 0.0, 'chebnetii': 5e-4}[
-            self.kind] if self.prop_wd is None else self.prop_wd
+        prop_lr = {'bernnet': 0.01, 'chebnetii': 0.01}.get(
+            self.kind, lr) if self.prop_lr is None else self.prop_lr
+        prop_wd = {'chebnetii': 5e-4}.get(
+            self.kind, 0.0) if self.prop_wd is None else self.prop_wd
         dense = [p for n, p in self.named_parameters()
                  if not n.startswith('prop.')]
         return [dict(params=dense, lr=lr, weight_decay=wd),
                 dict(params=self.prop.parameters(), lr=prop_lr,
                      weight_decay=prop_wd)]
+
+
+def _registered_filter(kind: str, classes: int, K: int):
+    """A registered filter at the class width with its defaults."""
+    import inspect
+
+    from ..nn import FILTERS, build_filter
+    params = inspect.signature(FILTERS[kind].__init__).parameters
+    kwargs = {}
+    if 'K' in params:
+        kwargs['K'] = K
+    if 'channels' in params and params['channels'].default is \
+            inspect.Parameter.empty:
+        kwargs['channels'] = classes
+    if 'in_channels' in params:  # SGC / S2GC: their Linear at the width
+        kwargs.update(in_channels=classes, out_channels=classes)
+    if 'alpha' in params and params['alpha'].default is \
+            inspect.Parameter.empty:
+        kwargs['alpha'] = 0.1  # S2GC / APPNP's teleport
+    return build_filter(kind, **kwargs)
 
 
 def _features(data, kind: str, impl: str):
@@ -390,9 +438,7 @@ def run(datasets: List[str], models: List[str], splits: int, epochs: int,
     if not 1 <= splits <= len(SEEDS):
         raise ValueError(f"splits must be in [1, {len(SEEDS)}] (the "
                          f"authors' seeds; got {splits})")
-    for m in models:
-        if m not in MODELS:
-            raise ValueError(f"model must be one of {MODELS} (got {m!r})")
+    models = [check_model(m.lower()) for m in models]
     runs, timings = [], []
     for name in datasets:
         name = canonical_dataset(name)
@@ -416,7 +462,7 @@ def run(datasets: List[str], models: List[str], splits: int, epochs: int,
                    if (t['dataset'], t['model']) not in done] + timings
         order = {d: i for i, d in enumerate(DATASETS)}
         runs.sort(key=lambda r: (order[r['dataset']],
-                                 MODELS.index(r['model'])))
+                                 _model_order(r['model'])))
     summary = summarize(runs, timings)
     md = to_markdown(summary, splits, epochs, impl)
     os.makedirs(out_dir, exist_ok=True)
@@ -424,6 +470,10 @@ def run(datasets: List[str], models: List[str], splits: int, epochs: int,
                dict(summary=summary, runs=runs, timings=timings))
     write_text(os.path.join(out_dir, 'polynomial.md'), md)
     return dict(summary=summary, runs=runs, markdown=md)
+
+
+def _model_order(kind: str):
+    return (0, MODELS.index(kind)) if kind in MODELS else (1, kind)
 
 
 def summarize(runs: List[Dict], timings: List[Dict]) -> List[Dict]:
@@ -478,7 +528,7 @@ def to_markdown(summary: List[Dict], splits: int, epochs: int,
             f"{s['time_ours_filter'] * 1e3:.2f} / "
             f"{s['time_reference_filter'] * 1e3:.2f}",
             f"{s['time_reference_filter'] / s['time_ours_filter']:.1f}x"]
-        rows.append([s['dataset'], LABELS[s['model']],
+        rows.append([s['dataset'], _label(s['model']),
                      f"{s['test_acc_mean']:.2f} ± {s['test_acc_ci95']:.2f}",
                      paper, gap, f"{s['epochs_mean']:.0f}"] +
                     (timing if timed else []))
