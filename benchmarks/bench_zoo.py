@@ -44,6 +44,7 @@ KWARGS = {
     'jacobiconv': dict(channels=C, K=K), 'legendrenet': dict(K=K),
     'hornergcn': dict(K=K), 'clenshawgcn': dict(K=K),
     'favardgnn': dict(channels=C, K=K), 'adagnn': dict(channels=C, K=K),
+    'optbasisgnn': dict(channels=C, K=K),
     'fixed': dict(K=K, scheme='mono'), 'heat_kernel': dict(K=K),
     'ppr': dict(K=K), 'fagcn': dict(kind='high', learn_eps=True),
     'sgc': dict(in_channels=C, out_channels=C, K=K),
@@ -145,6 +146,9 @@ def main(argv=None):
     p.add_argument('--filters', nargs='+', default=list(KWARGS))
     p.add_argument('--repeats', type=int, default=5)
     p.add_argument('--memory-child', action='store_true')
+    p.add_argument('--append', action='store_true',
+                   help='keep the rows of the existing results whose '
+                   '(graph, filter) this run does not redo')
     p.add_argument('--out', default=os.path.join(
         os.path.dirname(__file__), 'results', 'zoo_cpu'))
     a = p.parse_args(argv)
@@ -182,6 +186,17 @@ def main(argv=None):
                              rel_err=err))
             print(rows[-1], flush=True)
             clear_cache()
+    if a.append and os.path.isfile(a.out + '.json'):
+        with open(a.out + '.json') as f:
+            old = json.load(f)['rows']
+        done = {(r['case'], r['filter']) for r in rows}
+        keys = list(KWARGS)
+        rows = [r for r in old if (r['case'], r['filter']) not in done] + \
+            rows
+        order = ['cora', 'squirrel', 'tolokers', 'chameleon', 'minesweeper',
+                 '1m']
+        rows.sort(key=lambda r: (order.index(r['case']),
+                                 keys.index(r['filter'])))
     md = ['# The spectral zoo: one engine call vs one module per hop (CPU)\n',
           f'{stamp()}, {machine()}; `python benchmarks/bench_zoo.py`. One '
           f'training step of Linear({C}, {C}) -> ReLU -> filter (K = {K}) -> '

@@ -19,7 +19,8 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from pyg_spectral.nn import (APPNP, AdaConv, BernConv, ClenshawConv,
-                             FavardConv, HornerConv, PolyConv, SGConv)
+                             FavardConv, HornerConv, OptBasisConv, PolyConv,
+                             SGConv)
 
 
 def torch_csr(op) -> Tensor:
@@ -99,8 +100,28 @@ def _ada(layer: AdaConv, S: Tensor, x: Tensor) -> Tensor:
     return x
 
 
+def _optbasis(layer: OptBasisConv, S: Tensor, x: Tensor) -> Tensor:
+    """Lanczos per hop (the benchmark graphs are undirected)."""
+    def unit(u):
+        n = u.norm(dim=0)
+        return u / n.clamp_min(1e-30), n
+    v, _ = unit(x)
+    prev, beta = None, None
+    out = layer.alpha[0] * v
+    for k in range(layer.K):
+        u = torch.sparse.mm(S, v)
+        u = u - (u * v).sum(0) * v
+        if prev is not None:
+            u = u - beta * prev
+        prev, (v, beta) = v, unit(u)
+        out = out + layer.alpha[k + 1] * v
+    return out
+
+
 def per_hop(layer, S: Tensor, x: Tensor) -> Tensor:
     """The filter ``layer`` on ``x`` in its per-hop form."""
+    if isinstance(layer, OptBasisConv):
+        return _optbasis(layer, S, x)
     if isinstance(layer, BernConv):
         return _bernstein(layer, S, x)
     if isinstance(layer, HornerConv):  # and ClenshawConv

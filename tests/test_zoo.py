@@ -177,6 +177,7 @@ SPECS = {
     'clenshawgcn': (dict(K=6), 'gcn', h_clenshaw, False),
     'favardgnn': (dict(channels=C, K=5), 'gcn', h_favard, True),
     'adagnn': (dict(channels=C, K=4), 'laplacian', h_ada, True),
+    'optbasisgnn': (dict(channels=C, K=4), 'gcn', None, True),
     'fixed': (dict(K=6, scheme='appr', param=0.3), 'gcn', h_fixed, False),
     'heat_kernel': (dict(K=8, t=2.0), 'gcn', h_hk, False),
     'ppr': (dict(K=6, alpha=0.2), 'gcn', h_ppr, False),
@@ -263,16 +264,62 @@ def test_output_equals_spectral_closed_form(name, directed):
     ei, w = _graph(directed)
     x = torch.randn(N, C, dtype=D)
     S = dense_operator(kind, ei, w, N)
-    want = _apply(layer, name, spectral_oracle(S, x, lambda t: h(layer, t),
-                                               per_channel))
+    if h is None:  # OptBasisGNN: the signal's own basis
+        want = krylov_oracle(S, x, layer.alpha.detach())
+    else:
+        want = _apply(layer, name, spectral_oracle(
+            S, x, lambda t: h(layer, t), per_channel))
     got = layer(x, ei, w)
     tol = 1e-9 if directed else 1e-11
     assert rel_err(got, want) < tol
 
 
+def krylov_oracle(S, x, alpha):
+    """OptBasisGNN per channel: Q of the QR of the Krylov matrix [x, Sx,
+    ..., S^K x] (positive diagonal of R: Gram-Schmidt's orthonormal basis,
+    which Lanczos' recurrence builds), combined by alpha[:, c]."""
+    K = alpha.size(0) - 1
+    cols = []
+    for c in range(x.size(1)):
+        kry = [x[:, c]]
+        for _ in range(K):
+            kry.append(S @ kry[-1])
+        Q, R = torch.linalg.qr(torch.stack(kry, 1))
+        Q = Q * torch.sign(torch.diagonal(R))
+        cols.append(Q @ alpha[:, c])
+    return torch.stack(cols, 1)
+
+
+def test_opt_basis_is_orthonormal_with_gradients_and_zero_channels():
+    layer = _layer('optbasisgnn')
+    ei, w = _graph(False, seed=4)
+    x = torch.randn(N, C, dtype=D)
+    x[:, 1] = 0  # a zero channel stays zero, no NaN
+    x.requires_grad_(True)
+    out = layer(x, ei, w)
+    S = dense_operator('gcn', ei, w, N)
+    xd = x.detach().clone()
+    want = krylov_oracle(S, xd[:, [0, 2]], layer.alpha.detach()[:, [0, 2]])
+    assert rel_err(out[:, [0, 2]], want) < 1e-10
+    assert torch.equal(out[:, 1], torch.zeros(N, dtype=D))
+    g = torch.autograd.grad(out.sum(), [x, layer.alpha])
+    assert all(torch.isfinite(t).all() for t in g)
+    with pytest.raises(TypeError, match='signal'):
+        layer.response(torch.zeros(3))
+    n = 7  # gradients through the inner products and norms
+    ei, w = random_graph(n, 18, directed=False, isolated=0, seed=6, dtype=D)
+    small = _layer('optbasisgnn', K=2)
+    xs = torch.randn(n, C, dtype=D, requires_grad=True)
+    fn = lambda x, a: torch.func.functional_call(small, {'alpha': a},
+                                                 (x, ei, w))
+    assert torch.autograd.gradcheck(fn, (xs, small.alpha))
+
+
 @pytest.mark.parametrize('name', sorted(SPECS))
 def test_response_equals_closed_form(name):
     _, _, h, _ = SPECS[name]
+    if h is None:
+        pytest.skip('OptBasisGNN: no fixed response (tested above)')
     layer = _layer(name, seed=2)
     if name in ('sgc', 's2gc', 'appnp'):
         pytest.skip('fixed drop-ins: covered by the output test')

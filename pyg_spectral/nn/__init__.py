@@ -8,6 +8,7 @@ from .favard_conv import FavardConv
 from .filter_bank import FilterBank
 from .fixed_conv import FixedConv, HeatKernelConv, PPRConv
 from .legendre_conv import LegendreConv
+from .opt_basis_conv import OptBasisConv
 from .registry import FILTERS, build_filter
 from .response_conv import ResponseConv
 from .sg_conv import SGConv
@@ -41,6 +42,7 @@ __all__ = [
     'HornerConv',
     'ClenshawConv',
     'FavardConv',
+    'OptBasisConv',
     'AdaConv',
     'FixedConv',
     'HeatKernelConv',

@@ -16,6 +16,7 @@ from .fixed_conv import FixedConv, HeatKernelConv, PPRConv
 from .gpr_conv import GPRConv
 from .jacobi_conv import JacobiConv
 from .legendre_conv import LegendreConv
+from .opt_basis_conv import OptBasisConv
 from .sg_conv import SGConv
 from .shift_conv import ShiftConv
 from .ssg_conv import SSGConv
@@ -32,6 +33,7 @@ FILTERS: Dict[str, Type[torch.nn.Module]] = {
     'hornergcn': HornerConv,
     'clenshawgcn': ClenshawConv,
     'favardgnn': FavardConv,
+    'optbasisgnn': OptBasisConv,
     'adagnn': AdaConv,
     'fixed': FixedConv,
     'heat_kernel': HeatKernelConv,
