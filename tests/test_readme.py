@@ -13,8 +13,9 @@ def test_quickstart_runs():
 
 def test_readme_sections_come_from_result_files():
     """Importing benchmarks/update_readme.py writes nothing; its output is
-    the README's Benchmarks/Reproductions text, and the script holds no
-    measured number (digits only in file names and headings)."""
+    the README's block between its markers and the whole of
+    docs/results.md, and the script holds no measured number (digits only
+    in file names and headings)."""
     import importlib.util
     root = os.path.join(os.path.dirname(__file__), '..')
     readme = os.path.join(root, 'README.md')
@@ -24,7 +25,15 @@ def test_readme_sections_come_from_result_files():
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     assert open(readme).read() == before
-    assert mod.render() in before
+    block = mod.render()
+    assert block.startswith(mod.BEGIN) and block.endswith(mod.END)
+    assert before.count(mod.BEGIN) == 1 and block in before
+    page = os.path.join(root, 'docs', 'results.md')
+    assert open(page).read() == mod.render_results()
+    for text in (before, open(page).read()):  # results, not the day's work
+        for phrase in ('this VM', 'session', 'no device', 'of the day',
+                       '../shared'):
+            assert phrase not in text, phrase
     src = open(path).read()
     numbers = re.findall(r'(?<![\w.])\d+(?:\.\d+)?\s*(?:ms|s|x|%|GiB)\b',
                          src)
