@@ -30,31 +30,19 @@ import os
 import statistics
 import sys
 import time
-from collections import Counter
 
 import torch
-from torch.utils._python_dispatch import TorchDispatchMode
 
 sys.path.insert(0, os.path.dirname(__file__))
 from common import (fmt_bytes, peak_memory, planetoid_root,  # noqa: E402
                     write_results)
 
-READS = {'_local_scalar_dense', 'item', 'nonzero', 'unique_consecutive',
-         '_unique2', 'unique_dim', 'masked_select', 'equal', 'allclose',
-         'is_nonzero'}
+from pyg_spectral.ops.host_reads import CountReads  # noqa: E402
 
 
-class Reads(TorchDispatchMode):
-    def __init__(self):
-        super().__init__()
-        self.count = Counter()
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        name = func.overloadpacket.__name__
-        if name in READS or (name == 'repeat_interleave' and (
-                kwargs or {}).get('output_size') is None):
-            self.count[name] += 1
-        return func(*args, **(kwargs or {}))
+# the host reads of a step: the counter and op list of
+# pyg_spectral.ops.host_reads, the ones tests/test_host_reads.py uses
+Reads = CountReads
 
 
 # -- inputs ------------------------------------------------------------------
@@ -246,7 +234,7 @@ def run(name, conv, batches, widths, classes, pool, device, repeats):
         with Reads() as reads:
             new_graph_step(key)
         row[f'{key}_ms'] = statistics.median(times[key]) * 1e3
-        row[f'{key}_reads'] = sum(reads.count.values())
+        row[f'{key}_reads'] = sum(reads.reads().values())
         if device == 'cuda':
             row[f'{key}_syncs'] = count_syncs(lambda: new_graph_step(key))
     row['speedup'] = row['PyG_ms'] / row['ours_ms']

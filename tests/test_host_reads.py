@@ -2,42 +2,20 @@
 ``TorchDispatchMode`` (the ops that read a value back to the host, which on
 CUDA are device synchronizations), and that the one-read build finds the
 same operator, symmetry and row/column counts as a float64 dense oracle."""
-from collections import Counter
-
 import pytest
 import torch
-from torch.utils._python_dispatch import TorchDispatchMode
 
 from graphs import dense_adj, dense_laplacian_operator, random_graph
 from pyg_spectral.nn import (APPNP, ChebConv, ChebIIConv, FavardConv, GCNConv,
                              GPRConv, HornerConv, STConv)
 from pyg_spectral.ops import cache_info, clear_cache, laplacian_operator
+from pyg_spectral.ops.host_reads import (HOST_TENSOR_OPS, READ_OPS,
+                                         CountReads)
 from pyg_spectral.ops.normalize import gcn_operator
 
-# ops that read values back to the host, or whose output size depends on
-# data (a read on CUDA)
-READS = {'_local_scalar_dense', 'item', 'nonzero', 'unique_consecutive',
-         '_unique2', 'unique_dim', 'masked_select', 'repeat_interleave',
-         'equal', 'allclose', 'is_nonzero'}
-# ops that make a tensor from host data (a host-to-device copy on CUDA)
-HOST_TENSORS = {'lift_fresh', 'lift_fresh_copy', '_to_copy'}
-
-
-class Ops(TorchDispatchMode):
-    def __init__(self):
-        super().__init__()
-        self.count = Counter()
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        name = func.overloadpacket.__name__
-        if name == 'repeat_interleave' and (kwargs or {}).get(
-                'output_size') is not None:
-            name += ' (sized)'  # a given output size reads nothing
-        self.count[name] += 1
-        return func(*args, **(kwargs or {}))
-
-    def of(self, names):
-        return {k: v for k, v in self.count.items() if k in names}
+# the op lists and the counter of pyg_spectral.ops.host_reads (the same as
+# benchmarks/bench_minibatch.py's host-read column)
+READS, HOST_TENSORS, Ops = READ_OPS, HOST_TENSOR_OPS, CountReads
 
 
 def _undirected(n, e, seed):

@@ -9,7 +9,7 @@ import pyg_spectral.ops.csr as csr
 import pyg_spectral.ops.normalize as normalize
 from graphs import dense_gcn_operator, dense_laplacian_operator, random_graph
 from pyg_spectral.ops import SparseOperator, gcn_operator, laplacian_operator
-from pyg_spectral.ops.validation import static_shapes
+from pyg_spectral.ops.host_reads import static_shapes
 
 D = torch.float64
 

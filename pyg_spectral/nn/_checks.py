@@ -19,7 +19,8 @@ from typing import Dict, Optional, Tuple
 import torch
 from torch import Tensor
 
-from ..ops.validation import check_same_device, check_x, tracing
+from ..ops.host_reads import tracing
+from ..ops.validation import check_same_device, check_x
 
 _FINITE_CHECKS = os.environ.get('PYG_SPECTRAL_FINITE_CHECKS', '0') == '1'
 

@@ -7,7 +7,7 @@ from torch.nn import Parameter
 
 from ..ops.chebyshev import run_filter
 from ..ops.spline import bspline_basis, chebyshev_coefficients
-from ..ops.validation import tracing
+from ..ops.host_reads import tracing
 from ..ops.validation import (check_K, check_lambda_max, check_normalization,
                               check_positive_int)
 from ._checks import check_input, checked_forward

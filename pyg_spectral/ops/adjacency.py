@@ -16,9 +16,9 @@ from typing import Optional, Tuple
 import torch
 from torch import Tensor
 
+from .host_reads import checks_now, pending_checks
 from .validation import (as_size, check_edge_index, check_edge_weight,
-                         check_num_nodes, check_same_device, checks_now,
-                         pending_checks)
+                         check_num_nodes, check_same_device)
 
 #: edge lists up to this length are checked with the build's one host read
 #: (on a clamped copy, so that nothing indexes out of range before the
@@ -78,7 +78,7 @@ def to_edge_index(adj, edge_weight: Optional[Tensor] = None,
 
 def _checked_edge_index(edge_index, num_nodes: Optional[int]) -> Tensor:
     """Checks ``edge_index``; while a build collects its checks
-    (:func:`~.validation.one_read`), returns a copy clamped into range, on
+    (:func:`~.host_reads.one_read`), returns a copy clamped into range, on
     which the build can run before the queued check raises."""
     if pending_checks() is None or num_nodes is None or \
             not isinstance(num_nodes, int) or not isinstance(

@@ -49,7 +49,8 @@ from .filter_engine import (ORDERS, _batch_gemms, _cat, _clenshaw, _coef,
                             choose_order, filter_backward, filter_forward)
 from .library import filter_call
 from .operator import SparseOperator
-from .validation import check_K, check_same_device, tracing
+from .host_reads import tracing
+from .validation import check_K, check_same_device
 
 
 # -- public, checked functions ---------------------------------------------

@@ -13,7 +13,7 @@ from typing import Optional
 import torch
 from torch import Tensor
 
-from .validation import HostChecks, keep_shapes, pending_checks
+from .host_reads import HostChecks, keep_shapes, pending_checks
 
 _INT32_MAX = 2**31 - 1
 
@@ -49,7 +49,7 @@ def _row_pointers(sorted_rows: Tensor, n: int) -> Tensor:
 def coo_to_csr(dst: Tensor, src: Tensor, val: Tensor, num_nodes: int):
     r"""Sorts COO entries by ``(dst, src)`` and returns ``(crow, col, val)``;
     indices are int32 when they fit. Eagerly, duplicates are summed (one
-    host read); while tracing (or under :func:`~.validation.static_shapes`)
+    host read); while tracing (or under :func:`~.host_reads.static_shapes`)
     they are kept (a CSR product sums them alike, and the entry count stays
     static)."""
     return csr_build(dst, src, val, num_nodes, check_symmetric=False)[:3]
@@ -74,7 +74,7 @@ def csr_build(rows: Tensor, cols: Tensor, val: Tensor, num_nodes: int,
     are sorted by ``(row, col)`` with the dropped ones last (a sentinel
     key), runs of equal keys are numbered and summed into a buffer of the
     static length ``E``, and the read (shared with the checks queued on
-    ``checks``, a :class:`~.validation.HostChecks`, or the pending one;
+    ``checks``, a :class:`~.host_reads.HostChecks`, or the pending one;
     ``values`` is its result) tells how many entries were dropped, how many
     distinct keys remain and, when ``check_symmetric``, whether
     :math:`\mathbf{S} = \mathbf{S}^\top` (:func:`_symmetric_entries`: an
@@ -82,7 +82,7 @@ def csr_build(rows: Tensor, cols: Tensor, val: Tensor, num_nodes: int,
     bit); ``symmetric`` is then a bool. The arrays are cut to those sizes
     afterwards.
 
-    While tracing (or under :func:`~.validation.static_shapes`) nothing is
+    While tracing (or under :func:`~.host_reads.static_shapes`) nothing is
     read: ``drop`` is ignored (those entries carry 0), duplicates are kept,
     ``symmetric`` is None."""
     n = max(int(num_nodes), 1) if not isinstance(num_nodes, torch.SymInt) \

@@ -37,7 +37,7 @@ from .bases import Recurrence
 from .csr import csr_rows
 from .filter_engine import filter_backward, filter_forward
 from .operator_data import operator_of
-from .validation import tracing
+from .host_reads import tracing
 
 
 def _no_autocast(x: Tensor):

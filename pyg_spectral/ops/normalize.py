@@ -30,14 +30,15 @@ import torch
 from torch import Tensor
 
 from .adjacency import infer_num_nodes, to_edge_index
+from .host_reads import (build_mode, keep_shapes, one_read, pending_checks,
+                         tracing)
 from .csr import csr_build
 from .ordering import METHODS, locality_order, permute_graph
 from .operator import SparseOperator
 from .operator_data import Diag
 from .validation import (check_batch, check_flow, check_lambda_max,
                          check_nonnegative_degree, check_normalization,
-                         check_rho,
-                         keep_shapes, one_read, pending_checks, tracing)
+                         check_rho)
 
 LambdaMax = Union[None, float, Tensor]
 
@@ -49,10 +50,10 @@ def _inv_pow(deg: Tensor, p: float) -> Tensor:
 
 def _compacting(*tensors) -> bool:
     """Whether a normalizer removes self-loops from its edge list at once
-    (a host read). Not while tracing, and not while an operator build
-    collects its checks (:func:`~.validation.one_read`): loops then get
-    weight 0 and the CSR build drops them with its one read."""
-    return not keep_shapes(*tensors) and pending_checks() is None
+    (a host read): only in the ``'eager'`` mode
+    (:func:`~.host_reads.build_mode`). Traced, loops keep weight 0; queued,
+    the CSR build drops them with its one read."""
+    return build_mode(*tensors) == 'eager'
 
 
 def laplacian_terms(edge_index: Tensor, edge_weight: Optional[Tensor],
@@ -120,7 +121,7 @@ def default_lambda_max(p: Tensor, l_diag: Tensor) -> Union[float, Tensor]:
     if p.numel():
         m = torch.maximum(m, (-p).max())
     m = m.detach()  # a bound, not part of the graph
-    if tracing(m) or pending_checks() is not None:
+    if build_mode(m) != 'eager':  # no read: a tensor
         return torch.where(m > 0, 2.0 * m, torch.full_like(m, 2.0))
     lam = 2.0 * float(m)
     return lam if lam > 0 else 2.0
@@ -132,7 +133,7 @@ def _from_entries(e: 'Entries', meta: dict) -> SparseOperator:
     Self-loop entries kept in the edge list go to the diagonal.
 
     Eagerly the build reads values back to the host once
-    (:func:`~.validation.one_read`): the queued input checks, the loop and
+    (:func:`~.host_reads.one_read`): the queued input checks, the loop and
     duplicate counts, whether the operator is symmetric, a scalar
     ``lambda_max`` and whether the diagonal vanishes; while tracing, not
     at all (loops and duplicates stay as entries)."""

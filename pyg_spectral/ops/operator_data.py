@@ -13,8 +13,8 @@ import torch
 from torch import Tensor
 
 from .csr import csr_build, csr_rows, csr_tensor, csr_transpose
-from .validation import (as_size, check_edge_index, check_num_nodes,
-                         one_read, tracing)
+from .host_reads import one_read, tracing
+from .validation import as_size, check_edge_index, check_num_nodes
 
 Diag = Union[None, float, Tensor]
 

@@ -16,7 +16,7 @@ from .csr import _INT32_MAX, csr_transpose
 from .normalize import gcn_operator, laplacian_operator
 from .operator import SparseOperator
 from .operator_data import _register
-from .validation import static_shapes
+from .host_reads import static_shapes
 
 
 @torch.library.custom_op('pyg_spectral::graph_operator', mutates_args=())

@@ -2,155 +2,20 @@
 
 Each check raises ``TypeError`` (wrong kind of object / dtype) or
 ``ValueError`` (right kind, bad value) with the argument's name in the
-message, so that bad input never reaches a sparse kernel.
+message, so that bad input never reaches a sparse kernel. A check of
+tensor values goes through :func:`~.host_reads.check_values`, so that it
+joins the one host read of the operator build in progress
+(:mod:`.host_reads` states the rule).
 """
 from __future__ import annotations
 
-import contextlib
 import math
-import threading
-from typing import Callable, Optional, Tuple
+from typing import Optional, Tuple
 
 import torch
 from torch import Tensor
 
-
-def tracing(*tensors, transforms: bool = True) -> bool:
-    """True while torch.compile / torch.export trace (or a tensor is fake
-    or wrapped by a torch.func transform): no value may be read back to
-    Python then, so data-dependent checks are skipped (they run eagerly,
-    where the operator is built) and choices are made from shapes only.
-    ``transforms=False``: torch.func wrappers do not count (the custom ops
-    are for compile/export only)."""
-    if torch.compiler.is_compiling():
-        return True
-    wrapped = torch._C._functorch.is_functorch_wrapped_tensor
-    for t in tensors:
-        if not isinstance(t, Tensor):
-            continue
-        if transforms and wrapped(t):
-            return True
-        if type(t) is Tensor and not wrapped(t) and \
-                not torch._is_functional_tensor(t):
-            continue  # a plain tensor: not fake (the common case, fast)
-        if _is_fake(t):
-            return True
-    return False
-
-
-def _is_fake(t: Tensor) -> bool:
-    from torch._subclasses.fake_tensor import is_fake
-    return is_fake(t)
-
-
-_STATIC = threading.local()
-
-
-@contextlib.contextmanager
-def static_shapes():
-    """Within this block operators are built as while tracing (one entry
-    per input edge, self-loops and duplicates kept), but with the eager
-    data checks: what ``pyg_spectral::graph_operator`` runs."""
-    old = getattr(_STATIC, 'on', False)
-    _STATIC.on = True
-    try:
-        yield
-    finally:
-        _STATIC.on = old
-
-
-def keep_shapes(*tensors) -> bool:
-    """True when an operator's entry count must not depend on data."""
-    return getattr(_STATIC, 'on', False) or tracing(*tensors)
-
-
-# -- data checks, read back to the host in one transfer ---------------------
-class HostChecks:
-    """The data checks of one operator build, collected as device scalars
-    and read back to the host in a single transfer (one synchronization on
-    CUDA) by :meth:`read`, which also returns the values the build asked
-    for. Checks run in the order they were posted, so the first failing one
-    raises, as it would have eagerly."""
-
-    def __init__(self):
-        self._scalars: list = []  # 0-dim tensors, in posting order
-        self._tests: list = []  # (first index, count, test)
-
-    def post(self, scalars, test: Optional[Callable] = None) -> slice:
-        """Queues ``scalars`` (0-dim tensors); ``test(*values)`` runs on
-        their host values at :meth:`read` (raising on bad input). Returns
-        where the values will be in :meth:`read`'s list."""
-        i = len(self._scalars)
-        self._scalars.extend(scalars)
-        if test is not None:
-            self._tests.append((i, len(scalars), test))
-        return slice(i, len(self._scalars))
-
-    def read(self) -> list:
-        """Reads every queued scalar (exact for integers below 2**53), runs
-        the tests, and returns the values; the queue is emptied."""
-        scalars, tests = self._scalars, self._tests
-        self._scalars, self._tests = [], []
-        if not scalars:
-            return []
-        values = torch.stack([s.detach().reshape(()).to(torch.float64)
-                              for s in scalars]).tolist()
-        for i, n, test in tests:
-            test(*values[i:i + n])
-        return values
-
-
-_CHECKS = threading.local()
-
-
-def pending_checks() -> Optional[HostChecks]:
-    """The collector of the build in progress (see :func:`one_read`), or
-    None: then each check reads its own values at once."""
-    return getattr(_CHECKS, 'current', None)
-
-
-@contextlib.contextmanager
-def one_read():
-    """Within this block the data checks of :mod:`.validation` are queued on
-    a :class:`HostChecks` (yielded) instead of each reading values back;
-    the builder calls :meth:`HostChecks.read` once, when it needs the
-    values, and whatever is still queued is read on exit. Nested blocks
-    share the outer collector."""
-    outer = pending_checks()
-    if outer is not None:
-        yield outer
-        return
-    checks = HostChecks()
-    _CHECKS.current = checks
-    try:
-        yield checks
-    finally:
-        _CHECKS.current = None
-    checks.read()
-
-
-@contextlib.contextmanager
-def checks_now():
-    """Suspends the current collector: checks in this block read at once
-    (for data too large to copy for a deferred check)."""
-    outer = pending_checks()
-    _CHECKS.current = None
-    try:
-        yield
-    finally:
-        _CHECKS.current = outer
-
-
-def _check_values(scalars, test) -> None:
-    """Runs ``test`` on the host values of ``scalars`` now (one read), or
-    queues it on the current :class:`HostChecks`."""
-    checks = pending_checks()
-    if checks is not None:
-        checks.post(scalars, test)
-    else:
-        now = HostChecks()
-        now.post(scalars, test)
-        now.read()
+from .host_reads import check_values, tracing
 
 
 _NORMALIZATIONS = (None, 'sym', 'rw')
@@ -221,7 +86,7 @@ def check_edge_index(edge_index: Tensor, num_nodes: Optional[int]) -> None:
                 raise ValueError(
                     f"edge_index contains node index {int(hi)}, out of "
                     f"range for num_nodes={num_nodes} (the rows of x)")
-        _check_values(list(torch.aminmax(edge_index)), test)
+        check_values(list(torch.aminmax(edge_index)), test)
 
 
 def check_edge_weight(edge_weight: Optional[Tensor], num_edges: int) -> None:
@@ -240,7 +105,7 @@ def check_edge_weight(edge_weight: Optional[Tensor], num_edges: int) -> None:
         def test(finite):
             if not finite:
                 raise ValueError("edge_weight contains NaN or Inf")
-        _check_values([torch.isfinite(edge_weight).all()], test)
+        check_values([torch.isfinite(edge_weight).all()], test)
 
 
 def check_x(x, name: str = 'x', dims: Tuple[int, ...] = (2, ),
@@ -317,7 +182,7 @@ def check_nonnegative_degree(deg: Tensor, normalization: str) -> None:
                     f"({value:.4g}); {normalization} normalization is "
                     f"undefined for it (use non-negative weights or "
                     f"normalization=None)")
-        _check_values([i, deg[i]], test)
+        check_values([i, deg[i]], test)
 
 
 def check_lambda_max(lambda_max, num_graphs: Optional[int] = None) -> None:
@@ -338,7 +203,7 @@ def check_lambda_max(lambda_max, num_graphs: Optional[int] = None) -> None:
                 if not ok:
                     raise ValueError(f"lambda_max must be finite and > 0 "
                                      f"(got {lam.tolist()})")
-            _check_values([(torch.isfinite(lam) & (lam > 0)).all()], test)
+            check_values([(torch.isfinite(lam) & (lam > 0)).all()], test)
         if num_graphs is not None and lambda_max.numel() > 1:
             check_num_graphs(lambda_max, num_graphs)
         return
@@ -369,7 +234,7 @@ def check_batch(batch: Optional[Tensor], num_nodes: int) -> None:
         def test(lo):
             if lo < 0:
                 raise ValueError("batch contains a negative graph index")
-        _check_values([batch.min()], test)
+        check_values([batch.min()], test)
 
 
 def check_num_graphs(lambda_max: Tensor, num_graphs) -> None:
@@ -381,6 +246,6 @@ def check_num_graphs(lambda_max: Tensor, num_graphs) -> None:
             raise ValueError(f"lambda_max has {lambda_max.numel()} entries "
                              f"but batch holds {int(g)} graphs")
     if isinstance(num_graphs, Tensor):
-        _check_values([num_graphs], test)
+        check_values([num_graphs], test)
     else:
         test(num_graphs)
