@@ -100,6 +100,31 @@ def test_state_dict_round_trip(name):
         assert torch.equal(again.detach(), out)
 
 
+@pytest.mark.parametrize('name', list(LAYERS))
+def test_reset_parameters_redraws_every_parameter(name):
+    """reset_parameters() reaches every parameter: with the generator
+    reseeded it reproduces the freshly built state exactly, after every
+    parameter was overwritten."""
+    make = LAYERS[name][0]
+    torch.manual_seed(7)
+    layer = make()
+    if not list(layer.parameters()):
+        pytest.skip('no parameters')
+    assert hasattr(layer, 'reset_parameters'), name
+    torch.manual_seed(11)
+    layer.reset_parameters()
+    want = {k: v.clone() for k, v in layer.state_dict().items()}
+    with torch.no_grad():
+        for p in layer.parameters():
+            p.fill_(3.25)
+    torch.manual_seed(11)
+    layer.reset_parameters()
+    for k, v in layer.state_dict().items():
+        assert torch.equal(v, want[k]), k
+    assert not any(bool((p == 3.25).all()) for p in layer.parameters()
+                   if p.numel() > 1)
+
+
 def test_spectral_conv_state_dict_moves_between_modes():
     a = SpectralConv(4, 3, 6, mode='exact')
     b = SpectralConv(4, 3, 6, mode='chebyshev', K=60)

@@ -65,6 +65,11 @@ class STConv(torch.nn.Module):
                                       kernel_size, temporal_activation)
         self.norm = torch.nn.LayerNorm([num_nodes, out_channels])
 
+    def reset_parameters(self):
+        for m in (self.temporal1, self.spatial, self.align, self.temporal2,
+                  self.norm):
+            m.reset_parameters()
+
     @checked_forward
     def forward(self, x: Tensor, edge_index, edge_weight=None,
                 lambda_max=None) -> Tensor:

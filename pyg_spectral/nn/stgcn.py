@@ -32,6 +32,12 @@ class OutputLayer(torch.nn.Module):
         self.node_bias = torch.nn.Parameter(torch.zeros(num_nodes,
                                                         out_channels))
 
+    def reset_parameters(self):
+        for m in (self.temporal, self.norm, self.gate, self.fc):
+            m.reset_parameters()
+        with torch.no_grad():
+            self.node_bias.zero_()
+
     @checked_forward
     def forward(self, x: Tensor) -> Tensor:
         check_input(self, x, (4, ), '[B, T, N, channels]', self.temporal.in_channels)
@@ -90,6 +96,11 @@ class STGCN(torch.nn.Module):
                              f"{kernel_size}")
         self.output = OutputLayer(blocks[-1][-1], t, num_nodes, out_channels)
         self.num_nodes, self.n_his = num_nodes, n_his
+
+    def reset_parameters(self):
+        for block in self.blocks:
+            block.reset_parameters()
+        self.output.reset_parameters()
 
     @checked_forward
     def forward(self, x: Tensor, edge_index, edge_weight=None,

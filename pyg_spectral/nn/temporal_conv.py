@@ -23,6 +23,10 @@ class Align(torch.nn.Module):
         self.lin = torch.nn.Linear(in_channels, out_channels, bias=False) \
             if in_channels > out_channels else None
 
+    def reset_parameters(self):
+        if self.lin is not None:
+            self.lin.reset_parameters()
+
     @checked_forward
     def forward(self, x: Tensor) -> Tensor:
         check_input(self, x, (4, ), '[B, T, N, channels]', self.in_channels)
@@ -81,8 +85,8 @@ class TemporalConv(torch.nn.Module):
 
     def reset_parameters(self):
         self.conv.reset_parameters()
-        if self.align is not None and self.align.lin is not None:
-            self.align.lin.reset_parameters()
+        if self.align is not None:
+            self.align.reset_parameters()
 
     @checked_forward
     def forward(self, x: Tensor) -> Tensor:
