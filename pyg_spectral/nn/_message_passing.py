@@ -31,7 +31,7 @@ from torch_geometric.nn.dense.linear import Linear
 from ..ops import SparseOperator
 from ..ops.adjacency import is_sparse_tensor, is_torch_sparse_tensor
 from ..ops.normalize import Entries
-from ..ops.validation import check_flow as _check_flow_name
+from ..ops.validation import check_flow
 
 _MESSAGE_HOOKS = (
     '_propagate_forward_pre_hooks', '_propagate_forward_hooks',
@@ -75,10 +75,10 @@ def calls_modules(lins) -> bool:
     return False
 
 
-def check_flow(conv: MessagePassing, graph) -> None:
+def check_layer_flow(conv: MessagePassing, graph) -> None:
     """``flow`` may be changed after construction: checked on every call,
     with PyG's rule that a sparse matrix cannot be propagated in reverse."""
-    _check_flow_name(conv.flow)
+    check_flow(conv.flow)
     if conv.flow == 'target_to_source' and (
             is_sparse_tensor(graph) or is_torch_sparse_tensor(graph)):
         raise ValueError(

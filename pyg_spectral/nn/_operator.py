@@ -4,7 +4,7 @@ precomputed one passed in place of ``edge_index`` (see
 build."""
 from __future__ import annotations
 
-from typing import Callable, Dict, Optional, Sequence
+from typing import Callable, Dict, Optional
 
 import torch
 from torch import Tensor
@@ -25,12 +25,15 @@ def lazy_init(lins, x: Tensor) -> None:
 
 
 def resolve_operator(n: int, like: Tensor, graph, expect: Dict[str, object],
-                     build: Callable[[], SparseOperator],
-                     tensors: Sequence, static: tuple,
-                     extra_args: Dict[str, object]) -> SparseOperator:
+                     build: Callable[[], SparseOperator], static: tuple,
+                     edge_weight=None, batch=None, lambda_max=None
+                     ) -> SparseOperator:
     """Returns the operator over ``n`` nodes, in ``like``'s dtype/device, for
     ``graph`` (edge_index, SparseTensor, torch.sparse or a prebuilt
-    :class:`SparseOperator`). The layer has checked its ``x`` already.
+    :class:`SparseOperator`) with its ``edge_weight``, ``batch`` and
+    ``lambda_max``. The layer has checked its ``x`` already; ``expect``: the
+    normalizer's arguments (a precomputed operator must match them);
+    ``static``: the cache key's non-tensor part.
 
     Eagerly the operator comes from the cache (or is built); while
     torch.compile / torch.export trace, from the custom op
@@ -41,17 +44,17 @@ def resolve_operator(n: int, like: Tensor, graph, expect: Dict[str, object],
             not is_sparse_tensor(graph):
         raise TypeError(f"edge_index must be a Tensor, a SparseTensor or a "
                         f"SparseOperator (got {type(graph).__name__})")
+    extra = dict(edge_weight=edge_weight, batch=batch, lambda_max=lambda_max)
     if not isinstance(graph, SparseOperator):
         check_same_device('x', like.device, 'edge_index', graph_device(graph))
-        ts = [t for t in tensors if isinstance(t, Tensor)]
-        if in_graph(like, *ts) and isinstance(graph, Tensor) and \
+        ts = [t for t in extra.values() if isinstance(t, Tensor)]
+        if in_graph(like, graph, *ts) and isinstance(graph, Tensor) and \
                 graph.layout == torch.strided and \
                 not any(t.requires_grad for t in ts):
-            edge_weight, batch, lambda_max = (list(tensors) + [None] * 3)[1:4]
             return traced_operator(graph, edge_weight, batch, lambda_max,
                                    like, n, expect)
-        return cached(build, tensors, static)
-    for name, value in extra_args.items():
+        return cached(build, (graph, edge_weight, batch, lambda_max), static)
+    for name, value in extra.items():
         if value is not None:
             raise ValueError(f"{name} must be None when a precomputed "
                              f"SparseOperator is passed as edge_index")
@@ -80,10 +83,8 @@ def laplacian_for(like: Tensor, n: int, graph, edge_weight=None,
         {'kind': 'laplacian', 'normalization': normalization, 'flow': flow},
         lambda: laplacian_operator(graph, edge_weight, n, normalization,
                                    lambda_max, batch, like.dtype, flow),
-        (graph, edge_weight, batch, lambda_max),
         ('laplacian', normalization, n, like.dtype, like.device, flow),
-        {'edge_weight': edge_weight, 'batch': batch,
-         'lambda_max': lambda_max})
+        edge_weight, batch, lambda_max)
 
 
 def gcn_for(like: Tensor, n: int, graph, edge_weight=None,
@@ -100,6 +101,5 @@ def gcn_for(like: Tensor, n: int, graph, edge_weight=None,
         lambda: gcn_operator(graph, edge_weight, n, improved,
                              add_self_loops, normalize, like.dtype, flow,
                              rho=rho),
-        (graph, edge_weight),
         ('gcn', improved, add_self_loops, normalize, n, like.dtype,
-         like.device, flow, rho), {'edge_weight': edge_weight})
+         like.device, flow, rho), edge_weight)

@@ -47,9 +47,9 @@ from ..ops.chebyshev import run_filter, terms_by
 from ..ops.normalize import Entries, gcn_entries, laplacian_entries
 from ..ops.validation import check_int, check_rho
 from ._checks import check_input, checked_forward
-from ._message_passing import (check_flow, from_node_major, needs_messages,
-                               no_torchscript, node_axis, operator_entries,
-                               to_node_major)
+from ._message_passing import (check_layer_flow, from_node_major,
+                               needs_messages, no_torchscript, node_axis,
+                               operator_entries, to_node_major)
 from ._operator import gcn_for, laplacian_for
 
 _DIMS = tuple(range(2, 9))  # [N, C] and static-graph [*, N, C]
@@ -172,7 +172,7 @@ class PolyConv(MessagePassing):
     @checked_forward
     def forward(self, x: Tensor, edge_index: Adj,
                 edge_weight: OptTensor = None) -> Tensor:
-        check_flow(self, edge_index)
+        check_layer_flow(self, edge_index)
         check_input(self, x, _DIMS, '[*, num_nodes, channels]',
                     self.channels)
         if x.layout != torch.strided:  # the filter's output is dense anyway

@@ -5,7 +5,7 @@ from torch_geometric.typing import Adj, OptTensor
 
 from ..ops.validation import check_int, check_probability
 from ._checks import check_input, checked_forward
-from ._message_passing import check_flow, node_axis
+from ._message_passing import check_layer_flow, node_axis
 from ._poly_conv import _DIMS, PolyConv
 
 
@@ -74,7 +74,7 @@ class APPNP(PolyConv):
         return super().forward(x, edge_index, edge_weight)
 
     def _with_edge_dropout(self, x, edge_index, edge_weight) -> Tensor:
-        check_flow(self, edge_index)
+        check_layer_flow(self, edge_index)
         check_input(self, x, _DIMS, '[*, num_nodes, channels]')
         if x.layout != torch.strided:
             x = x.to_dense()

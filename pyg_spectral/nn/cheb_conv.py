@@ -15,9 +15,10 @@ from ..ops.normalize import laplacian_entries
 from ..ops.validation import (check_K, check_normalization,
                               check_positive_int)
 from ._checks import check_input, checked_forward
-from ._message_passing import (calls_modules, check_flow, engine_propagate,
-                               from_node_major, needs_messages, no_torchscript,
-                               node_axis, operator_entries, to_node_major)
+from ._message_passing import (calls_modules, check_layer_flow,
+                               engine_propagate, from_node_major,
+                               needs_messages, no_torchscript, node_axis,
+                               operator_entries, to_node_major)
 from ._operator import laplacian_for, lazy_init
 
 _DIMS = tuple(range(2, 9))  # [N, C] and static-graph [*, N, C]
@@ -116,7 +117,7 @@ class ChebConv(MessagePassing):
     def forward(self, x: Tensor, edge_index: Adj,
                 edge_weight: OptTensor = None, batch: OptTensor = None,
                 lambda_max: OptTensor = None) -> Tensor:
-        check_flow(self, edge_index)
+        check_layer_flow(self, edge_index)
         check_input(self, x, _DIMS, '[*, num_nodes, channels]',
                     self.in_channels)
         out = self._filter(x, node_axis(self, x), edge_index, edge_weight,

@@ -59,7 +59,8 @@ class HornerConv(ResponseConv):
         self.alpha = None if alpha is None else float(alpha)
         a = [0.5 if alpha is None else min(math.log(alpha / (k + 1) + 1), 1.0)
              for k in range(K + 1)]
-        self.register_constant('gate_base', torch.tensor(a, dtype=torch.float64))
+        self.register_constant('gate_base',
+                               torch.tensor(a, dtype=torch.float64))
         self.beta = Parameter(torch.empty(K + 1))
         self.theta = Parameter(torch.empty(K + 1))
         self.reset_parameters()

@@ -104,4 +104,5 @@ class FilterBank(torch.nn.Module):
 
     def __repr__(self) -> str:
         inner = ', '.join(repr(f) for f in self.filters)
-        return f'{self.__class__.__name__}([{inner}], combine={self.combine!r})'
+        return (f'{self.__class__.__name__}([{inner}], '
+                f'combine={self.combine!r})')

@@ -1,4 +1,4 @@
-from typing import List, Optional, Tuple
+from typing import Dict, Optional, Tuple
 
 import torch
 from torch import Tensor
@@ -16,10 +16,10 @@ from ..ops.features import project
 from ..ops.normalize import Entries, gcn_entries
 from ..ops.validation import check_positive_int, check_same_device
 from ._checks import check_input, checked_forward
-from ._message_passing import (calls_modules, check_flow, engine_propagate,
-                               from_node_major, needs_messages, no_torchscript,
-                               node_axis, operator_entries, sparse_adj_t,
-                               to_node_major)
+from ._message_passing import (calls_modules, check_layer_flow,
+                               engine_propagate, from_node_major,
+                               needs_messages, no_torchscript, node_axis,
+                               operator_entries, sparse_adj_t, to_node_major)
 from ._operator import gcn_for, lazy_init
 
 _DIMS = tuple(range(2, 9))  # [N, C] and static-graph [*, N, C]
@@ -97,8 +97,9 @@ class GCNConv(MessagePassing):
         self.normalize = normalize
         # with cached=True, one operator per kind of graph input as in PyG
         # (``_cached_edge_index`` for tensors, ``_cached_adj_t`` for
-        # SparseTensors): [tensor kind, SparseTensor kind]
-        self._cached_ops: List[Optional[SparseOperator]] = [None, None]
+        # SparseTensors), keyed by the input kind (_kind)
+        self._cached_ops: Dict[str, Optional[SparseOperator]] = \
+            dict(tensor=None, sparse_tensor=None)
         self._cached_entries: Optional[Entries] = None  # tensor kind's order
         self.lin = Linear(in_channels, out_channels, bias=False,
                           weight_initializer='glorot')
@@ -112,7 +113,7 @@ class GCNConv(MessagePassing):
         super().reset_parameters()
         self.lin.reset_parameters()
         zeros(self.bias)
-        self._cached_ops = [None, None]
+        self._cached_ops = dict(tensor=None, sparse_tensor=None)
         self._cached_entries = None
 
     # PyG's cache attributes, as views of the one cached operator ---------
@@ -120,7 +121,7 @@ class GCNConv(MessagePassing):
     def _cached_edge_index(self) -> Optional[Tuple[Tensor, Tensor]]:
         if self._cached_entries is not None:
             return self._cached_entries.edge_list()
-        op = self._cached_ops[0]
+        op = self._cached_ops['tensor']
         if op is None:
             return None
         return operator_entries(op, self.flow).edge_list()
@@ -131,7 +132,7 @@ class GCNConv(MessagePassing):
 
     @property
     def _cached_adj_t(self):
-        op = self._cached_ops[1]
+        op = self._cached_ops['sparse_tensor']
         if op is None:
             return None
         from torch_sparse import SparseTensor  # was given one
@@ -147,11 +148,12 @@ class GCNConv(MessagePassing):
         edge_weight)`` or a ``SparseTensor`` ``adj_t``) becomes it."""
         if not sparse_tensor:
             self._cached_entries = None
+        kind = 'sparse_tensor' if sparse_tensor else 'tensor'
         if value is None:
-            self._cached_ops[sparse_tensor] = None
+            self._cached_ops[kind] = None
             return
         graph, weight = (value, None) if sparse_tensor else value
-        self._cached_ops[sparse_tensor] = gcn_operator(
+        self._cached_ops[kind] = gcn_operator(
             graph, weight, None, add_self_loops=False, normalize=False,
             flow=self.flow)
 
@@ -164,7 +166,7 @@ class GCNConv(MessagePassing):
                              f"tuple of node features as input while this "
                              f"layer does not support bipartite message "
                              f"passing")
-        check_flow(self, edge_index)
+        check_layer_flow(self, edge_index)
         check_input(self, x, _DIMS, '[*, num_nodes, channels]',
                     self.in_channels)
         out = self._filter(x, node_axis(self, x), edge_index, edge_weight)
@@ -193,7 +195,7 @@ class GCNConv(MessagePassing):
         return out
 
     def _operator(self, x, nd, edge_index, edge_weight) -> SparseOperator:
-        kind = is_sparse_tensor(edge_index)
+        kind = _kind(edge_index)
         op = self._cached_ops[kind]
         n = x.size(nd)
         if op is not None:
@@ -204,7 +206,7 @@ class GCNConv(MessagePassing):
         if self.cached and isinstance(edge_index, Tensor) and \
                 edge_index.layout == torch.strided:
             self._entries(x, nd, edge_index, edge_weight)  # fills the cache
-            return self._cached_ops[0]
+            return self._cached_ops['tensor']
         op = gcn_for(x, n, edge_index, edge_weight, self.improved,
                      self.add_self_loops, self.normalize, self.flow)
         if self.cached:
@@ -217,7 +219,7 @@ class GCNConv(MessagePassing):
         if self._cached_entries is not None and \
                 not is_sparse_tensor(edge_index):
             return self._cached_entries
-        if self._cached_ops[is_sparse_tensor(edge_index)] is not None or \
+        if self._cached_ops[_kind(edge_index)] is not None or \
                 not isinstance(edge_index, Tensor) or \
                 edge_index.layout != torch.strided:
             op = self._operator(x, nd, edge_index, edge_weight)
@@ -227,7 +229,8 @@ class GCNConv(MessagePassing):
                         self.add_self_loops, self.normalize, x.dtype,
                         self.flow)
         if self.cached:
-            self._cached_entries, self._cached_ops[0] = e, e.operator()
+            self._cached_entries, self._cached_ops['tensor'] = \
+                e, e.operator()
         return e
 
     def _fused(self, x: Tensor, op: SparseOperator) -> Tensor:
@@ -252,3 +255,9 @@ class GCNConv(MessagePassing):
 
     def __prepare_scriptable__(self):
         no_torchscript(self)
+
+
+def _kind(edge_index) -> str:
+    """The cache slot of a graph input: PyG keeps ``_cached_edge_index``
+    for tensors and ``_cached_adj_t`` for SparseTensors."""
+    return 'sparse_tensor' if is_sparse_tensor(edge_index) else 'tensor'

@@ -6,7 +6,7 @@ from torch_geometric.typing import Adj, OptTensor
 from ..ops import spmm
 from ..ops.validation import check_int
 from ._checks import check_input, checked_forward
-from ._message_passing import (check_flow, from_node_major, node_axis,
+from ._message_passing import (check_layer_flow, from_node_major, node_axis,
                                no_torchscript, to_node_major)
 from ._poly_conv import _DIMS, PolyConv
 
@@ -81,7 +81,7 @@ class OptBasisConv(PolyConv):
     @checked_forward
     def forward(self, x: Tensor, edge_index: Adj,
                 edge_weight: OptTensor = None) -> Tensor:
-        check_flow(self, edge_index)
+        check_layer_flow(self, edge_index)
         check_input(self, x, _DIMS, '[*, num_nodes, channels]',
                     self.channels)
         if x.layout != torch.strided:

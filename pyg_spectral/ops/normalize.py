@@ -420,8 +420,9 @@ def gcn_operator(edge_index, edge_weight: Optional[Tensor] = None,
     :math:`\hat{\mathbf{D}}^{-\rho}(\mathbf{A} + f\mathbf{I})
     \hat{\mathbf{D}}^{\rho - 1}` (not symmetric for :math:`\rho \neq
     1/2`: the backward pass then runs on the exact transpose; ``rho=1`` is
-    the random walk :math:`\hat{\mathbf{D}}^{-1}\hat{\mathbf{A}}`). ``edge_weight=None`` is all ones. With ``flow=
-    'target_to_source'`` messages go from ``edge_index[1]`` to
+    the random walk :math:`\hat{\mathbf{D}}^{-1}\hat{\mathbf{A}}`).
+    ``edge_weight=None`` is all ones. With ``flow='target_to_source'``
+    messages go from ``edge_index[1]`` to
     ``edge_index[0]`` and degrees are summed over ``edge_index[0]`` (PyG's
     ``gcn_norm``). ``locality`` as in :func:`laplacian_operator`."""
     if locality is not None:

@@ -24,7 +24,8 @@ def graph_operator_op(edge_index: Tensor, edge_weight: Optional[Tensor],
                       batch: Optional[Tensor], lambda_max: Optional[Tensor],
                       lambda_max_value: Optional[float], like: Tensor,
                       num_nodes: int, spec: str, transpose: bool,
-                      rho: float = 0.5) -> Tuple[Tensor, Tensor, Tensor, Tensor, Tensor,
+                      rho: float = 0.5
+                      ) -> Tuple[Tensor, Tensor, Tensor, Tensor, Tensor,
                                  Tensor, Tensor]:
     """``(crow, col, val, diag[N], crow_t, col_t, val_t)`` of the operator
     that ``spec`` (a repr'd dict: ``kind``, the normalizer's arguments)
