@@ -126,8 +126,7 @@ def precompute_terms(x: Tensor, op: SparseOperator, K: int,
                      basis: str = 'chebyshev', a: float = 0.0,
                      b: float = 0.0, *, budget: Optional[int] = None,
                      path: Optional[str] = None,
-                     dtype: Optional[torch.dtype] = None,
-                     x_chunk=None) -> TermStore:
+                     dtype: Optional[torch.dtype] = None) -> TermStore:
     r"""Computes :math:`P_k(\mathbf{S})\mathbf{X}` for ``k < K`` (``K``
     terms, :func:`~pyg_spectral.ops.recurrence`'s convention; a layer of
     order ``K`` needs ``K + 1``) column block by column block.

@@ -53,3 +53,11 @@ def test_sparse_features_made_without_warnings():
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert 'Warning' not in r.stderr, r.stderr
+
+
+def test_progress_without_tqdm_prints_a_line_per_ten_percent(capsys):
+    from pyg_spectral.reproduce.common import _plain_progress
+    assert list(_plain_progress(range(20), desc='runs')) == list(range(20))
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == 'runs: 10 % (2/20)' and lines[-1] == \
+        'runs: 100 % (20/20)' and len(lines) == 10

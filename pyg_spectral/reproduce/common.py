@@ -20,12 +20,28 @@ from ..ops.csr import csr_tensor
 
 
 def progress(iterable: Iterable, total=None, desc=''):
-    """tqdm when installed, else a plain iterator with a line per 10 %."""
+    """tqdm when installed, else the items with a line per 10 % (on
+    stderr)."""
     try:
         from tqdm.auto import tqdm
         return tqdm(iterable, total=total, desc=desc, leave=False)
-    except ImportError:  # pragma: no cover
-        return iterable
+    except ImportError:
+        return _plain_progress(iterable, total, desc)
+
+
+def _plain_progress(iterable: Iterable, total=None, desc=''):
+    import sys
+    items = list(iterable) if total is None else iterable
+    total = len(items) if total is None else total
+    step, shown = max(total // 10, 1), 0
+    for i, item in enumerate(items, 1):
+        yield item
+        if i % step == 0 or i == total:
+            pct = 100 * i // max(total, 1)
+            if pct > shown:
+                shown = pct
+                print(f'{desc}: {pct} % ({i}/{total})', file=sys.stderr,
+                      flush=True)
 
 
 def seed_everything(seed: int) -> None:

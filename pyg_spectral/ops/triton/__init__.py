@@ -102,7 +102,7 @@ def spmm(op, x: Tensor, alpha: float = 1.0, z: Optional[Tensor] = None,
         diag_mode, diag_ptr = 2, d
     else:
         diag_mode, d_scalar = 1, float(d)
-    coef = _coef(op, alpha, beta, d_scalar, acc_dtype, x.device)
+    coef = _coef(alpha, beta, d_scalar, acc_dtype, x.device)
     block_f = min(max(triton_next_pow2(f), 16), 128)
     if block_e is None:
         avg = op.num_edges / max(n, 1)
@@ -139,7 +139,7 @@ def spmm(op, x: Tensor, alpha: float = 1.0, z: Optional[Tensor] = None,
 _COEFS: 'OrderedDict[tuple, Tensor]' = OrderedDict()
 
 
-def _coef(op, alpha, beta, d, dtype, device):
+def _coef(alpha, beta, d, dtype, device):
     """``[alpha, beta, d]`` as a device tensor in the accumulation dtype
     (float64 runs keep float64 coefficients), shared by every operator: a
     new graph adds no tensor, and a call captured in a CUDA graph after a
