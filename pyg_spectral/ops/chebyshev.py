@@ -16,8 +16,8 @@ by where the projection :math:`\boldsymbol{\Theta}_k` happens:
   as it is produced.
 
 One plain routine, :func:`~.filter_engine.filter_forward`, serves both
-directions; the backward (:func:`~.filter_engine.filter_backward`) is that filter on :math:`\mathbf{S}^\top`
-with :math:`\boldsymbol{\Theta}_k^\top` for :math:`\partial\ell/\partial
+directions; the backward (:func:`~.filter_engine.filter_backward`) is that
+filter on :math:`\mathbf{S}^\top` with :math:`\boldsymbol{\Theta}_k^\top` for :math:`\partial\ell/\partial
 \mathbf{X}`, plus one weight-gradient pass over the terms of the narrower
 width (after a ``'project_first'`` forward both come from one pass over
 :math:`\mathbf{G}_k = T_k(\mathbf{S}^\top)\mathbf{G}`). Only :math:`\mathbf{X}`
@@ -30,10 +30,11 @@ the differentiable ``pyg_spectral::spmm`` op instead.
 Layout: ``x`` ``[N, C]`` or ``[N, M, C]`` (M independent signals on the same
 graph, e.g. M = batch x time: all M share each sparse product, whose columns
 are ``M*C`` wide), ``weight`` ``[K, C, F]``, output ``[N, F]`` or
-``[N, M, F]``; stacks of terms are ``[K, N, w]``. The routines stream the
-terms through a fixed rotation of two (three-term) or three (Clenshaw)
-``[N, w]`` buffers, so a training step holds a few of them besides ``X``,
-for any ``K``.
+``[N, M, F]``. The routines (:mod:`.filter_engine`, whose docstring
+states the memory layout) stream the terms through a fixed rotation of
+two ``[N, w]`` buffers, so a training step holds a few of them besides
+``X``, for any ``K``; :func:`cheb_basis` alone returns the terms stacked,
+``[K, N, C]``. :func:`choose_order` is the policy that picks the order.
 """
 from __future__ import annotations
 
@@ -44,12 +45,11 @@ from torch import Tensor
 
 from .bases import Recurrence, recurrence
 from .features import project
-from .filter_engine import (ORDERS, _batch_gemms, _cat, _clenshaw, _coef,
-                            _node_view, _per_column, _proj, _rows, _terms,
-                            choose_order, filter_backward, filter_forward)
+from .filter_engine import (ORDERS, batch_gemms, cat_weights, clenshaw_sum,
+                            node_view, per_column, project_node_view,
+                            row_view, step_coef, stream_terms)
 from .library import filter_call
 from .operator import SparseOperator
-from .host_reads import tracing
 from .validation import check_K, check_same_device
 
 
@@ -88,7 +88,7 @@ def cheb_terms(op: SparseOperator, x: Tensor, K: int,
     check_K(K)
     check_op_and_x(op, x)
     if not _autograd(op, x):
-        yield from _terms(op, x, K, rec)
+        yield from stream_terms(op, x, K, rec)
         return
     yield from terms_by(op.matmul, x, K, rec)
 
@@ -103,7 +103,7 @@ def terms_by(matmul: Callable[[Tensor, float, Optional[Tensor]], Tensor],
     prev2, prev1 = None, x
     yield x
     for k in range(1, K):
-        a, b, g = _coef(rec, k - 1)
+        a, b, g = step_coef(rec, k - 1)
         z = None if prev2 is None or not g else -g * prev2
         if b:
             z = b * prev1 if z is None else z + b * prev1
@@ -133,7 +133,7 @@ def clenshaw(op: SparseOperator, z: Union[Tensor, Sequence[Tensor],
     r"""Returns :math:`\sum_k T_k(\mathbf{S})\mathbf{Z}_k` by Clenshaw's
     recurrence :math:`b_k = \mathbf{Z}_k + 2\mathbf{S}b_{k+1} - b_{k+2}`,
     :math:`\mathbf{Y} = \mathbf{Z}_0 + \mathbf{S}b_1 - b_2` (any
-    three-term basis ``rec``: see :func:`_clenshaw`).
+    three-term basis ``rec``: see :func:`clenshaw_sum`).
 
     ``z`` is a ``[K, N, F]`` tensor, a sequence of ``[N, F]`` tensors, or a
     function ``k -> Z_k`` (with ``K`` given) called in the order ``K-1, ...,
@@ -152,12 +152,12 @@ def clenshaw(op: SparseOperator, z: Union[Tensor, Sequence[Tensor],
     if not (_autograd(op, z0) or (not callable(z) and any(
             t.requires_grad for t in z) and torch.is_grad_enabled())):
         first = [z0]
-        return _clenshaw(op, lambda k: first.pop().clone() if first
+        return clenshaw_sum(op, lambda k: first.pop().clone() if first
                          else get(k).clone(), K, rec)
     b1, b2 = z0, None
     for k in range(K - 2, -1, -1):
-        a, b, _ = _coef(rec, k)
-        g = _coef(rec, k + 1)[2]
+        a, b, _ = step_coef(rec, k)
+        g = step_coef(rec, k + 1)[2]
         t = get(k)
         if b2 is not None and g:
             t = t - g * b2
@@ -181,6 +181,25 @@ def cheb_filter(x: Tensor, weight: Tensor, op: SparseOperator,
     ``'project_last'`` (default: :func:`choose_order`)."""
     _check_filter_args(x, weight, op, order)
     return run_filter(x, weight, op, order)
+
+
+def choose_order(in_channels: int, out_channels: int,
+                 x_requires_grad: bool = False,
+                 training: bool = False) -> str:
+    r"""The evaluation order :func:`cheb_filter` picks, by sparse work.
+
+    Inference: ``'project_first'`` iff ``C_out < C_in``. Training: the
+    project-first order costs :math:`2(K-1)` products at width ``C_out``
+    (forward, and :math:`T_k(\mathbf{S}^\top)\mathbf{G}` in backward); the
+    project-last order :math:`2(K-1)` at width ``C_in`` (forward,
+    recomputation for :math:`\partial\Theta`) plus :math:`K-1` more when
+    ``x`` needs a gradient."""
+    if not training:
+        first = out_channels < in_channels
+    else:
+        first = out_channels <= in_channels * (1.5 if x_requires_grad
+                                               else 1.0)
+    return 'project_first' if first else 'project_last'
 
 
 def _check_filter_args(x, weight, op, order) -> None:
@@ -264,7 +283,7 @@ def run_filter(x: Tensor, weight: Tensor, op: SparseOperator,
         # a sparse x is projected outside (dW by a sparse product); the op
         # gets the terms Z_k = X Θ_k as [N, K, F] and no weight
         K, C, F = weight.shape
-        x = project(x, _cat(weight)).view(-1, K, F)  # [N, K*F] -> [N, K, F]
+        x = project(x, cat_weights(weight)).view(-1, K, F)  # [N, K*F] -> [N, K, F]
         weight, order = None, 'project_first'
     op_t = op.t() if training else op  # the transpose only for backward
     return filter_call(x, weight, op, op_t, order, rec)
@@ -274,26 +293,24 @@ def _composed(op: SparseOperator, x: Tensor, weight: Tensor,
               order: str, rec: Optional[Recurrence] = None) -> Tensor:
     """The filter as differentiable ``spmm`` ops (stores the K terms)."""
     if weight.dim() == 2:  # coefficients [K, C] or [K, 1]
-        xn = _node_view(x)  # [N, M*C]
-        w = _per_column(weight, xn.size(1))  # [K, M*C] (or [K, 1])
+        xn = node_view(x)  # [N, M*C]
+        w = per_column(weight, xn.size(1))  # [K, M*C] (or [K, 1])
         return clenshaw(op, lambda k: xn * w[k], weight.size(0),
                         rec).view(x.shape)
     K, C, F = weight.shape
-    if order == 'project_first' and _batch_gemms(x, weight):
-        z = project(x, _cat(weight)).view(-1, K, F)  # [N, K*F] -> [N, K, F]
+    if order == 'project_first' and batch_gemms(x, weight):
+        z = project(x, cat_weights(weight)).view(-1, K, F)  # [N, K*F] -> [N, K, F]
         y = clenshaw(op, z.transpose(0, 1).contiguous(), rec=rec)  # [K,N,F]
     elif order == 'project_first':
-        y = clenshaw(op, lambda k: _proj(x, weight[k]), K, rec)
+        y = clenshaw(op, lambda k: project_node_view(x, weight[k]), K, rec)
     else:
         y = None
-        for k, t in enumerate(cheb_terms(op, _node_view(x), K, rec)):
-            p = _rows(t, C) @ weight[k]
+        for k, t in enumerate(cheb_terms(op, node_view(x), K, rec)):
+            p = row_view(t, C) @ weight[k]
             y = p if y is None else y + p
         y = y.view(x.size(0), -1)
     return y.view(tuple(x.shape[:-1]) + (F, ))
 
 
 __all__ = ['cheb_terms', 'cheb_basis', 'clenshaw', 'cheb_filter',
-           'poly_filter', 'run_filter',
-           'choose_order', 'filter_forward', 'filter_backward', 'ORDERS',
-           'tracing']
+           'poly_filter', 'run_filter', 'choose_order', 'ORDERS']

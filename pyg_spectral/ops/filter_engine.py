@@ -2,7 +2,8 @@ r"""The filter engine: :math:`\sum_k P_k(\mathbf{S})\mathbf{X}\boldsymbol{\Theta
 and its memory-lean backward as plain routines on the sparse kernels of
 :mod:`.backends` (no argument checks, no autograd: the custom ops of
 :mod:`.library` wrap them; :mod:`.chebyshev` holds the public, checked
-functions and the mathematics).
+functions, the mathematics and :func:`~.chebyshev.choose_order`, the
+policy that picks an order).
 
 Two evaluation orders, named by where the projection happens:
 ``'project_first'`` (:math:`\mathbf{Z}_k = \mathbf{X}\boldsymbol{\Theta}_k`,
@@ -17,7 +18,8 @@ Layout: ``x`` ``[N, C]`` or ``[N, M, C]`` (M signals share each sparse
 product, whose columns are ``M*C`` wide), ``weight`` ``[K, C, F]`` (or
 ``[K, C]`` / ``[K, 1]`` coefficients), output ``[N, F]`` or ``[N, M, F]``.
 The terms stream through a fixed rotation of two ``[N, w]`` buffers (three
-for Clenshaw when ``Z_k`` cannot be accumulated into one: sparse ``x``).
+for Clenshaw when ``Z_k`` cannot be accumulated into one: sparse ``x``);
+where a pass keeps them, stacked terms are ``[N, K, w]``.
 """
 from __future__ import annotations
 
@@ -34,14 +36,14 @@ ORDERS = ('project_first', 'project_last')
 
 
 # -- the plain routines (no checks, no autograd) ---------------------------
-def _coef(rec: Optional[Recurrence], k: int) -> Tuple[float, float, float]:
+def step_coef(rec: Optional[Recurrence], k: int) -> Tuple[float, float, float]:
     """``(alpha_k, beta_k, gamma_k)``; ``rec=None`` is Chebyshev."""
     if rec is None:
         return (1.0 if k == 0 else 2.0), 0.0, 1.0
     return rec.coef(k)
 
 
-def _terms(op, x: Tensor, K: int,
+def stream_terms(op, x: Tensor, K: int,
            rec: Optional[Recurrence] = None) -> Iterator[Tensor]:
     """Yields ``P_k(S) x`` (``x`` ``[N, w]``, never written) through two
     rotating buffers: ``P_k`` overwrites ``P_{k-2}``, so a term is valid
@@ -51,11 +53,11 @@ def _terms(op, x: Tensor, K: int,
     yield x
     if K == 1:
         return
-    a, b, _ = _coef(rec, 0)
+    a, b, _ = step_coef(rec, 0)
     prev2, prev1 = x, kernel(op, x, a, x if b else None, b)
     yield prev1
     for k in range(1, K - 1):
-        a, b, g = _coef(rec, k)
+        a, b, g = step_coef(rec, k)
         own = prev2 is not x
         if b == 0.0:  # a S P_k - g P_{k-1}
             cur = kernel(op, prev1, a, prev2 if g else None, -g,
@@ -68,7 +70,7 @@ def _terms(op, x: Tensor, K: int,
         yield cur
 
 
-def _clenshaw(op, z: Callable[[int], Tensor], K: int,
+def clenshaw_sum(op, z: Callable[[int], Tensor], K: int,
               rec: Optional[Recurrence] = None,
               z_into: Optional[Callable[[int, Tensor, float], Tensor]] = None
               ) -> Tensor:
@@ -86,8 +88,8 @@ def _clenshaw(op, z: Callable[[int], Tensor], K: int,
     b1 = z(K - 1)
     b2 = None
     for k in range(K - 2, -1, -1):
-        a, b, _ = _coef(rec, k)
-        g = _coef(rec, k + 1)[2]
+        a, b, _ = step_coef(rec, k)
+        g = step_coef(rec, k + 1)[2]
         if b2 is not None and g and z_into is not None:
             t = z_into(k, b2, -g)
         else:
@@ -100,22 +102,22 @@ def _clenshaw(op, z: Callable[[int], Tensor], K: int,
     return b1
 
 
-def _node_view(x: Tensor) -> Tensor:
+def node_view(x: Tensor) -> Tensor:
     return to_dense(x).reshape(x.size(0), -1)  # [N, (M*)C]
 
 
-def _rows(x: Tensor, c: int) -> Tensor:
+def row_view(x: Tensor, c: int) -> Tensor:
     return x.reshape(-1, c)  # [N*M, c]: one row per (node, signal)
 
 
-def _proj(x: Tensor, w: Tensor) -> Tensor:
+def project_node_view(x: Tensor, w: Tensor) -> Tensor:
     """``X W`` in node view: ``[N, C]`` or ``[N, M, C]`` -> ``[N, M*F]``."""
     if x.dim() == 2:
         return project(x, w)
-    return (_rows(x, x.size(-1)) @ w).view(x.size(0), -1)
+    return (row_view(x, x.size(-1)) @ w).view(x.size(0), -1)
 
 
-def _per_column(weight: Tensor, width: int) -> Tensor:
+def per_column(weight: Tensor, width: int) -> Tensor:
     """Coefficients ``[K, C]`` for the node view's ``width = M*C``
     columns: repeated over the ``M`` signals (``[K, 1]`` broadcasts)."""
     if weight.size(1) in (1, width):
@@ -123,12 +125,12 @@ def _per_column(weight: Tensor, width: int) -> Tensor:
     return weight.repeat(1, width // weight.size(1))  # [K, M*C]
 
 
-def _cat(weight: Tensor) -> Tensor:
+def cat_weights(weight: Tensor) -> Tensor:
     K, C, F = weight.shape
     return weight.permute(1, 0, 2).reshape(C, K * F)  # [K,C,F] -> [C, K*F]
 
 
-def _batch_gemms(x: Tensor, weight: Tensor) -> bool:
+def batch_gemms(x: Tensor, weight: Tensor) -> bool:
     """One ``[N, K*F]`` GEMM instead of K ``[N, F]`` ones when that buffer is
     at most half the size of ``X`` (wide inputs: the GEMM dominates)."""
     K, C, F = weight.shape
@@ -136,18 +138,18 @@ def _batch_gemms(x: Tensor, weight: Tensor) -> bool:
 
 
 def _terms_into(z: Tensor):
-    """``z_into`` of :func:`_clenshaw` for stacked terms ``z`` ``[N, K, w]``:
+    """``z_into`` of :func:`clenshaw_sum` for stacked terms ``z`` ``[N, K, w]``:
     ``Z_k + c buf`` read from the strided slice, in one pass."""
     return lambda k, buf, c: torch.add(z[:, k], buf, alpha=c, out=buf)
 
 
 def _proj_into(x: Tensor, weight: Tensor):
-    """``z_into`` of :func:`_clenshaw` for ``Z_k = X W_k`` with dense
+    """``z_into`` of :func:`clenshaw_sum` for ``Z_k = X W_k`` with dense
     ``x``: the GEMM accumulates ``c buf`` (``addmm`` with ``beta = c``)."""
     if x.layout != torch.strided:
         return None  # sparse x: a product of its own, then the subtraction
     C, F = weight.shape[1:]
-    rows = _rows(x, C)  # [N*M, C]
+    rows = row_view(x, C)  # [N*M, C]
 
     def into(k, buf, c):
         out = buf.view(-1, F)  # [N, M*F] -> [N*M, F]
@@ -158,11 +160,11 @@ def _proj_into(x: Tensor, weight: Tensor):
 
 def _project_first(op, x: Tensor, weight: Tensor, rec=None) -> Tensor:
     K, C, F = weight.shape
-    if _batch_gemms(x, weight):
-        z = project(x, _cat(weight)).view(-1, K, F)  # [N, K*F] -> [N, K, F]
-        return _clenshaw(op, lambda k: z[:, k].contiguous(), K, rec,
+    if batch_gemms(x, weight):
+        z = project(x, cat_weights(weight)).view(-1, K, F)  # [N, K*F] -> [N, K, F]
+        return clenshaw_sum(op, lambda k: z[:, k].contiguous(), K, rec,
                          _terms_into(z))
-    return _clenshaw(op, lambda k: _proj(x, weight[k]), K, rec,
+    return clenshaw_sum(op, lambda k: project_node_view(x, weight[k]), K, rec,
                      _proj_into(x, weight))
 
 
@@ -173,11 +175,11 @@ def _project_last(op, x: Tensor, weight: Optional[Tensor], K: int,
     is None. ``dual`` ``[N, (M,) D]`` gives ``[K, D, C]``."""
     C = x.size(-1)
     out = None
-    dual_rows = None if dual is None else _rows(dual, dual.size(-1))
+    dual_rows = None if dual is None else row_view(dual, dual.size(-1))
     prods = None if dual is None else \
         x.new_empty(K, dual.size(-1), C)  # [K, D, C]
-    for k, t in enumerate(_terms(op, _node_view(x), K, rec)):
-        tr = _rows(t, C)  # [N*M, C]
+    for k, t in enumerate(stream_terms(op, node_view(x), K, rec)):
+        tr = row_view(t, C)  # [N*M, C]
         if weight is not None:  # accumulated in place: one [N, F] buffer
             out = tr @ weight[k] if out is None else \
                 out.addmm_(tr, weight[k])
@@ -198,12 +200,12 @@ def filter_forward(op, x: Tensor, weight: Optional[Tensor],
     Clenshaw at width ``C`` (the spectral filters of GPR-GNN, BernNet,
     ChebNetII, JacobiConv)."""
     if weight is None:
-        return _clenshaw(op, lambda k: x[:, k].contiguous(), x.size(1), rec,
+        return clenshaw_sum(op, lambda k: x[:, k].contiguous(), x.size(1), rec,
                          _terms_into(x))
     if weight.dim() == 2:  # per-channel coefficients [K, C] or [K, 1]
-        xn = _node_view(x)  # [N, M*C]
-        w = _per_column(weight, xn.size(1))  # [K, M*C] (or [K, 1])
-        y = _clenshaw(op, lambda k: xn * w[k], weight.size(0), rec)
+        xn = node_view(x)  # [N, M*C]
+        w = per_column(weight, xn.size(1))  # [K, M*C] (or [K, 1])
+        y = clenshaw_sum(op, lambda k: xn * w[k], weight.size(0), rec)
         return y.view(x.shape)
     if order == 'project_first':
         y = _project_first(op, x, weight, rec)
@@ -225,16 +227,16 @@ def filter_backward(op, op_t, x: Tensor,
         gz = None
         if need_x:
             gz = grad.new_empty(x.shape)  # [N, K, F]
-            for k, g in enumerate(_terms(op_t, grad, x.size(1), rec)):
+            for k, g in enumerate(stream_terms(op_t, grad, x.size(1), rec)):
                 gz[:, k] = g
         return gz, None
     if weight.dim() == 2:  # per-channel coefficients: one pass over G_k
         K, C = weight.shape
-        xn, gn = _node_view(x), _node_view(grad)  # [N, M*C]
-        w = _per_column(weight, xn.size(1))  # [K, M*C] (or [K, 1])
+        xn, gn = node_view(x), node_view(grad)  # [N, M*C]
+        w = per_column(weight, xn.size(1))  # [K, M*C] (or [K, 1])
         gx = torch.zeros_like(gn) if need_x else None
         gw = weight.new_empty(K, xn.size(1)) if need_w else None
-        for k, g in enumerate(_terms(op_t, gn, K, rec)):
+        for k, g in enumerate(stream_terms(op_t, gn, K, rec)):
             if need_x:
                 gx.addcmul_(g, w[k])
             if need_w:
@@ -249,16 +251,16 @@ def filter_backward(op, op_t, x: Tensor,
     w_t = weight.transpose(1, 2)  # [K, F, C]
     if order == 'project_first':
         # one pass over G_k = T_k(S^T) G (width F) serves both gradients
-        if _batch_gemms(x, weight):
+        if batch_gemms(x, weight):
             gs = grad.new_empty(x.size(0), K, F)  # [N, K, F]
-            for k, g in enumerate(_terms(op_t, grad, K, rec)):
+            for k, g in enumerate(stream_terms(op_t, grad, K, rec)):
                 gs[:, k] = g
             gcat = gs.view(-1, K * F)  # [N, K*F]
             if need_w:
                 gw = project_t(x, gcat).view(C, K, F).transpose(0, 1)
                 # [C, K*F] -> [C, K, F] -> [K, C, F]
             if need_x:
-                gx = (gcat @ _cat(weight).t()).view(x.shape)
+                gx = (gcat @ cat_weights(weight).t()).view(x.shape)
             return gx, gw
         gxs, prods = _project_last(op_t, grad, w_t if need_x else None, K,
                                    x if need_w else None, rec)
@@ -273,23 +275,6 @@ def filter_backward(op, op_t, x: Tensor,
     return gx, gw
 
 
-def choose_order(in_channels: int, out_channels: int,
-                 x_requires_grad: bool = False,
-                 training: bool = False) -> str:
-    r"""The evaluation order :func:`cheb_filter` picks, by sparse work.
-
-    Inference: ``'project_first'`` iff ``C_out < C_in``. Training: the
-    project-first order costs :math:`2(K-1)` products at width ``C_out``
-    (forward, and :math:`T_k(\mathbf{S}^\top)\mathbf{G}` in backward); the
-    project-last order :math:`2(K-1)` at width ``C_in`` (forward,
-    recomputation for :math:`\partial\Theta`) plus :math:`K-1` more when
-    ``x`` needs a gradient."""
-    if not training:
-        first = out_channels < in_channels
-    else:
-        first = out_channels <= in_channels * (1.5 if x_requires_grad
-                                               else 1.0)
-    return 'project_first' if first else 'project_last'
-
-
-__all__ = ['ORDERS', 'filter_forward', 'filter_backward', 'choose_order']
+__all__ = ['ORDERS', 'filter_forward', 'filter_backward', 'stream_terms',
+           'clenshaw_sum', 'step_coef', 'node_view', 'row_view',
+           'project_node_view', 'per_column', 'cat_weights', 'batch_gemms']
