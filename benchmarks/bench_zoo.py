@@ -31,7 +31,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 from bench_conv import cora_inputs, random_graph  # noqa: E402
 from common import (fmt_bytes, machine, median_time, peak_memory,  # noqa
                     stamp, write_results)
-from per_hop import PerHop, torch_csr  # noqa: E402
+from per_hop import PerHop  # noqa: E402
 
 from pyg_spectral.nn import FILTERS  # noqa: E402
 from pyg_spectral.ops import clear_cache, spmm  # noqa: E402
@@ -99,7 +99,7 @@ def pair(name, n, ei):
     twin = Model(FILTERS[name](**KWARGS[name]))
     twin.load_state_dict(ours.state_dict())
     op = twin.filt.operator(ei, n)
-    theirs = Model(PerHop(twin.filt, torch_csr(op)))
+    theirs = Model(PerHop(twin.filt, op))
     theirs.lin1, theirs.lin2 = twin.lin1, twin.lin2
     return ours, theirs, op
 
@@ -202,9 +202,9 @@ def main(argv=None):
           f'training step of Linear({C}, {C}) -> ReLU -> filter (K = {K}) -> '
           f'Linear({C}, {CLASSES}) with Adam, median of {a.repeats}; peak '
           f'memory of one step. "per hop": the same filter and parameters '
-          f'as one sparse product per hop, autograd keeping every hop '
-          f'(benchmarks/per_hop.py; BernNet\'s form does K(K+1)/2 + K '
-          f'products). "bound": the products the polynomial needs (K '
+          f'as one sparse product per hop (the same kernel), autograd '
+          f'keeping every hop (benchmarks/per_hop.py; BernNet\'s form does '
+          f'K(K+1)/2 + K products). "bound": the products the polynomial needs (K '
           f'forward + K backward) times one measured product at width {C}. '
           f'"rel. err.": per-hop output vs ours.\n',
           '| graph | filter | ours | per hop | speed-up | bound | ours / '

@@ -1,14 +1,16 @@
 """Each zoo filter as one module per hop: the style of the spectral-GNN
-benchmark frameworks, written here in our own words. Every hop is one
-``torch.sparse.mm`` with the filter's operator, autograd keeps every hop's
-output for the backward pass, and the filter's own form is followed where it
-does more products than its polynomial needs (BernNet's K(K+1)/2 + K,
-the Horner / Clenshaw and product forms hop by hop). The parameters are
-the layer's own, so both compute the same function
-(``bench_zoo.py`` checks it before timing).
+benchmark frameworks, written here in our own words. Every hop is one sparse
+product with the filter's operator, through the package's own
+differentiable ``spmm`` (so the comparison measures the one-call engine and
+its lean backward, not a slower kernel); autograd keeps every hop's output
+for the backward pass, and the filter's own form is followed where it does
+more products than its polynomial needs (BernNet's K(K+1)/2 + K, the
+Horner / Clenshaw and product forms hop by hop). The parameters are the
+layer's own, so both compute the same function (``bench_zoo.py`` checks it
+before timing).
 
-Layout: ``x`` ``[N, C]`` -> ``[N, C]``; ``S`` a torch sparse CSR matrix with
-``y = S x`` (diagonal included as entries).
+Layout: ``x`` ``[N, C]`` -> ``[N, C]``; ``S`` the layer's
+:class:`~pyg_spectral.ops.SparseOperator` (``y = S x``).
 """
 from __future__ import annotations
 
@@ -21,19 +23,7 @@ from torch import Tensor
 from pyg_spectral.nn import (APPNP, AdaConv, BernConv, ClenshawConv,
                              FavardConv, HornerConv, OptBasisConv, PolyConv,
                              SGConv)
-
-
-def torch_csr(op) -> Tensor:
-    """The operator (entries and diagonal) as one torch sparse CSR matrix."""
-    rows = op.rows()
-    n = op.num_nodes
-    d = op.diag_tensor()
-    idx = torch.arange(n)
-    ind = torch.stack([torch.cat([rows, idx]), torch.cat([op.col.long(),
-                                                          idx])])
-    val = torch.cat([op.val, d.expand(n).to(op.val.dtype)])
-    return torch.sparse_coo_tensor(ind, val, (n, n)).coalesce() \
-        .to_sparse_csr()
+from pyg_spectral.ops import spmm
 
 
 def _recurrence(layer: PolyConv, S: Tensor, x: Tensor) -> Tensor:
@@ -46,7 +36,7 @@ def _recurrence(layer: PolyConv, S: Tensor, x: Tensor) -> Tensor:
     for k in range(layer.K):
         a, b, g = (1.0 if k == 0 else 2.0, 0.0, 1.0) \
             if layer.basis == 'chebyshev' else rec.coef(k)
-        nxt = a * torch.sparse.mm(S, cur)
+        nxt = a * spmm(S, cur)
         if b:
             nxt = nxt + b * cur
         if prev is not None and g:
@@ -62,12 +52,12 @@ def _bernstein(layer: BernConv, S: Tensor, x: Tensor) -> Tensor:
     K, t = layer.K, F.relu(layer.temp)
     tmp = [x]
     for _ in range(K):
-        tmp.append(tmp[-1] - torch.sparse.mm(S, tmp[-1]))
+        tmp.append(tmp[-1] - spmm(S, tmp[-1]))
     out = math.comb(K, 0) / 2 ** K * t[0] * tmp[K]
     for i in range(K):
         h = tmp[K - i - 1]
         for _ in range(i + 1):
-            h = torch.sparse.mm(S, h) + h
+            h = spmm(S, h) + h
         out = out + math.comb(K, i + 1) / 2 ** K * t[i + 1] * h
     return out
 
@@ -77,7 +67,7 @@ def _horner(layer: HornerConv, S: Tensor, x: Tensor) -> Tensor:
     clenshaw = isinstance(layer, ClenshawConv)
     u2, u1 = torch.zeros_like(x), g[0] * beta[0] * x
     for k in range(1, layer.K + 1):
-        su = torch.sparse.mm(S, u1)
+        su = spmm(S, u1)
         step = 2 * su - u2 if clenshaw else su
         u2, u1 = u1, g[k] * (step + beta[k] * x)
     return u1
@@ -88,7 +78,7 @@ def _favard(layer: FavardConv, S: Tensor, x: Tensor) -> Tensor:
     prev, p = torch.zeros_like(x), x / sb[0]
     out = layer.comb_weight[0] * p
     for k in range(layer.K):
-        prev, p = p, (torch.sparse.mm(S, p) - layer.gammas[k] * p -
+        prev, p = p, (spmm(S, p) - layer.gammas[k] * p -
                       sb[k] * prev) / sb[k + 1]
         out = out + layer.comb_weight[k + 1] * p
     return out
@@ -96,7 +86,7 @@ def _favard(layer: FavardConv, S: Tensor, x: Tensor) -> Tensor:
 
 def _ada(layer: AdaConv, S: Tensor, x: Tensor) -> Tensor:
     for k in range(layer.K):  # X - L X diag(phi), L X = S X + X
-        x = x - (torch.sparse.mm(S, x) + x) * layer.phi[k]
+        x = x - (spmm(S, x) + x) * layer.phi[k]
     return x
 
 
@@ -109,7 +99,7 @@ def _optbasis(layer: OptBasisConv, S: Tensor, x: Tensor) -> Tensor:
     prev, beta = None, None
     out = layer.alpha[0] * v
     for k in range(layer.K):
-        u = torch.sparse.mm(S, v)
+        u = spmm(S, v)
         u = u - (u * v).sum(0) * v
         if prev is not None:
             u = u - beta * prev
@@ -133,7 +123,7 @@ def per_hop(layer, S: Tensor, x: Tensor) -> Tensor:
     if isinstance(layer, APPNP):  # the iteration itself
         h = x
         for _ in range(layer.K):
-            x = (1 - layer.alpha) * torch.sparse.mm(S, x) + layer.alpha * h
+            x = (1 - layer.alpha) * spmm(S, x) + layer.alpha * h
         return x
     out = _recurrence(layer, S, x)
     return layer.lin(out) if isinstance(layer, SGConv) else out
