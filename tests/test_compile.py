@@ -160,9 +160,9 @@ def test_pyg_gcn_model_compiles_without_graph_breaks():
 def test_custom_ops_pass_opcheck():
     from pyg_spectral.ops import laplacian_operator
     from pyg_spectral.ops.bases import recurrence
-    from pyg_spectral.ops.library import (poly_filter_backward_op,
+    from pyg_spectral.ops.custom_ops import (poly_filter_backward_op,
                                           poly_filter_op, spmm_op)
-    from pyg_spectral.ops.traced import graph_operator_op
+    from pyg_spectral.ops.traced_operator import graph_operator_op
     ei, w = random_graph(10, 30, directed=True, dtype=torch.float64)
     op = laplacian_operator(ei, w, 10, 'rw', dtype=torch.float64)
     arrays, arrays_t = op.arrays(), op.t().arrays()[:3]

@@ -16,9 +16,9 @@ LAYERS = [
               'bases', 'spline', 'schemes'}),
     ('kernels', {'backends', 'triton', 'triton.spmm_kernel'}),
     ('routines', {'features', 'adjacency', 'ordering', 'filter_engine'}),
-    ('custom ops and autograd', {'library'}),
+    ('custom ops and autograd', {'custom_ops'}),
     ('public functions', {'operator', 'normalize', 'chebyshev', 'lambda_max',
-                          'traced', '__init__'}),
+                          'traced_operator', '__init__'}),
 ]
 LAYER = {m: i for i, (_, mods) in enumerate(LAYERS) for m in mods}
 #: imported inside functions on purpose: optional packages
@@ -113,7 +113,7 @@ def test_the_check_sees_a_late_upward_import():
     """The checker itself: a late import of a higher module is found."""
     path = OPS / 'csr.py'
     text = path.read_text() + \
-        '\n\ndef _x():\n    from .library import spmm_call\n'
+        '\n\ndef _x():\n    from .custom_ops import spmm_call\n'
     found = [(t, late) for t, _, late in _package_imports(path, text)]
-    assert ('library', True) in found
+    assert ('custom_ops', True) in found
     assert ('host_reads', False) in found

@@ -50,7 +50,7 @@ from ._checks import check_input, checked_forward
 from ._message_passing import (check_layer_flow, from_node_major,
                                needs_messages, no_torchscript, node_axis,
                                operator_entries, to_node_major)
-from ._operator import gcn_for, laplacian_for
+from ._resolve_operator import gcn_for, laplacian_for
 
 _DIMS = tuple(range(2, 9))  # [N, C] and static-graph [*, N, C]
 GRAPHS = ('gcn', 'adjacency', 'laplacian')

@@ -19,7 +19,7 @@ from ._message_passing import (calls_modules, check_layer_flow,
                                engine_propagate, from_node_major,
                                needs_messages, no_torchscript, node_axis,
                                operator_entries, to_node_major)
-from ._operator import laplacian_for, lazy_init
+from ._resolve_operator import laplacian_for, lazy_init
 
 _DIMS = tuple(range(2, 9))  # [N, C] and static-graph [*, N, C]
 

@@ -8,7 +8,7 @@ from torch.nn import Parameter
 from ..ops.chebyshev import run_filter
 from ..ops.validation import check_K, check_normalization, check_positive_int
 from ._checks import check_input, checked_forward
-from ._operator import gcn_for, laplacian_for
+from ._resolve_operator import gcn_for, laplacian_for
 
 
 class SpatialGraphConv(torch.nn.Module):

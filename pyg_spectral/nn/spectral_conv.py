@@ -11,7 +11,7 @@ from ..ops.host_reads import tracing
 from ..ops.validation import (check_K, check_lambda_max, check_normalization,
                               check_positive_int)
 from ._checks import check_input, checked_forward
-from ._operator import laplacian_for
+from ._resolve_operator import laplacian_for
 
 
 class SpectralConv(torch.nn.Module):

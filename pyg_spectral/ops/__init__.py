@@ -2,7 +2,7 @@
 recurrences, and the custom ops (``torch.ops.pyg_spectral.*``) they run
 on. Nothing here is an ``nn.Module`` or imports ``pyg_spectral.nn``.
 """
-from . import traced  # noqa: F401 (registers the custom ops)
+from . import traced_operator  # noqa: F401 (registers the custom ops)
 from .adjacency import to_edge_index
 from .backends import get_backend, set_backend, use_backend
 from .cache import cache_info, cached, clear_cache, set_cache_size

@@ -12,7 +12,7 @@ Backends:
 ``torch`` otherwise. :func:`set_backend` / :func:`use_backend` force one;
 ``'triton'`` on a CPU tensor raises (outside ``TRITON_INTERPRET=1``).
 Gradients, including those of the operator's values (learnable edge
-weights), come from the custom op's autograd formula (:mod:`.library`),
+weights), come from the custom op's autograd formula (:mod:`.custom_ops`),
 whatever the kernel.
 """
 from __future__ import annotations

@@ -22,7 +22,7 @@ filter on :math:`\mathbf{S}^\top` with :math:`\boldsymbol{\Theta}_k^\top` for :m
 width (after a ``'project_first'`` forward both come from one pass over
 :math:`\mathbf{G}_k = T_k(\mathbf{S}^\top)\mathbf{G}`). Only :math:`\mathbf{X}`
 is kept from the forward pass. The custom op ``pyg_spectral::poly_filter``
-(:mod:`.library`) wraps them for autograd, torch.compile, torch.export and
+(:mod:`.custom_ops`) wraps them for autograd, torch.compile, torch.export and
 torch.func. When the operator's values require grad (learnable edge
 weights), :func:`cheb_filter` runs the same recurrences as a composition of
 the differentiable ``pyg_spectral::spmm`` op instead.
@@ -48,7 +48,7 @@ from .features import project
 from .filter_engine import (ORDERS, batch_gemms, cat_weights, clenshaw_sum,
                             node_view, per_column, project_node_view,
                             row_view, step_coef, stream_terms)
-from .library import filter_call
+from .custom_ops import filter_call
 from .operator import SparseOperator
 from .validation import check_K, check_same_device
 

@@ -1,7 +1,7 @@
 r"""The filter engine: :math:`\sum_k P_k(\mathbf{S})\mathbf{X}\boldsymbol{\Theta}_k`
 and its memory-lean backward as plain routines on the sparse kernels of
 :mod:`.backends` (no argument checks, no autograd: the custom ops of
-:mod:`.library` wrap them; :mod:`.chebyshev` holds the public, checked
+:mod:`.custom_ops` wrap them; :mod:`.chebyshev` holds the public, checked
 functions, the mathematics and :func:`~.chebyshev.choose_order`, the
 policy that picks an order).
 

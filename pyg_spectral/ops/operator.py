@@ -34,7 +34,7 @@ from typing import Optional
 import torch
 from torch import Tensor
 
-from .library import spmm_call
+from .custom_ops import spmm_call
 from .operator_data import OperatorData
 
 __all__ = ['SparseOperator', 'spmm']

@@ -11,8 +11,8 @@ from torch import Tensor
 
 from ..ops import SparseOperator, cached, gcn_operator, laplacian_operator
 from ..ops.adjacency import graph_device, is_sparse_tensor
-from ..ops.library import in_graph
-from ..ops.traced import traced_operator
+from ..ops.custom_ops import in_graph
+from ..ops.traced_operator import traced_operator
 from ..ops.validation import check_same_device
 
 

@@ -12,7 +12,7 @@ autograd formulas) and batchable (``torch.func.vmap`` rules).
   (:func:`~pyg_spectral.ops.filter_engine.filter_backward`), which keeps only
   ``x`` from the forward pass.
 * ``pyg_spectral::graph_operator`` -- a graph's normalized operator, in
-  :mod:`.traced` (it builds with :mod:`.normalize`, which sits above).
+  :mod:`.traced_operator` (it builds with :mod:`.normalize`, which sits above).
 
 Eager calls (and ``torch.func`` transforms) run the same routines under
 thin ``autograd.Function`` classes instead (see the note above
