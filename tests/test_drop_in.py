@@ -1,7 +1,8 @@
 """Everything PyG does *through* MessagePassing works with our layers, with
 PyG's own layers (same weights) as the oracle: explainers, edge masks,
 hooks, decomposed_layers, aggr, static graphs, flow, submodules, the cache
-attributes, annotations, patch(), TorchScript's error, STConv's signature."""
+attributes, annotations, TorchScript's error, batched backward.
+``patch()``: tests/test_patch.py; STConv's signature: tests/test_stgcn.py."""
 import inspect
 
 import pytest
@@ -453,91 +454,6 @@ def test_torchscript_raises_naming_alternatives(cls):
     conv = cls(4, 4, 2) if cls is ours.ChebConv else cls(4, 4)
     with pytest.raises(TypeError, match='torch.compile.*torch.export'):
         torch.jit.script(conv)
-
-
-# -- patch() ---------------------------------------------------------------
-def _train_pyg_script(steps=5):
-    """An unchanged PyG-style script: PyG's GCN model and a ChebConv looked
-    up from torch_geometric.nn at construction time."""
-    import torch_geometric
-    torch.manual_seed(0)
-    ei, _ = random_graph(40, 160, directed=False, seed=2)
-    x = torch.randn(40, 12)
-    y = torch.randint(0, 3, (40, ))
-    gcn = torch_geometric.nn.models.GCN(12, 16, 2, 8)
-    cheb = torch_geometric.nn.ChebConv(8, 3, K=3)
-    params = list(gcn.parameters()) + list(cheb.parameters())
-    opt = torch.optim.Adam(params, lr=0.01)
-    losses = []
-    for _ in range(steps):
-        opt.zero_grad()
-        out = cheb(gcn(x, ei).relu(), ei)
-        loss = torch.nn.functional.cross_entropy(out, y)
-        loss.backward()
-        opt.step()
-        losses.append(float(loss.detach()))
-    return type(gcn.convs[0]), type(cheb), losses, out.detach()
-
-
-def test_patch_runs_pyg_script_on_our_layers():
-    import torch_geometric
-    pyg_gcn, pyg_cheb, ref_losses, ref_out = _train_pyg_script()
-    assert pyg_gcn is torch_geometric.nn.conv.gcn_conv.GCNConv
-    with pyg_spectral.patch() as p:
-        assert 'torch_geometric.nn.models.basic_gnn.GCNConv' in p.changed
-        gcn_cls, cheb_cls, losses, out = _train_pyg_script()
-    assert gcn_cls is ours.GCNConv and cheb_cls is ours.ChebConv
-    assert torch_geometric.nn.GCNConv is pyg_gcn  # undone
-    assert torch_geometric.nn.ChebConv is pyg_cheb
-    assert torch_geometric.nn.models.basic_gnn.GCNConv is pyg_gcn
-    for a, b in zip(losses, ref_losses):
-        assert abs(a - b) < 1e-5 * abs(b)
-    assert rel_err(out, ref_out) < 1e-4
-
-
-def test_patch_undo_and_nesting():
-    import torch_geometric
-    original = torch_geometric.nn.ChebConv
-    p = pyg_spectral.patch()
-    try:
-        assert torch_geometric.nn.ChebConv is ours.ChebConv
-        with pyg_spectral.patch() as again:  # undone even if it fails
-            assert again.changed == []  # already ours
-    finally:
-        p.undo()
-    assert torch_geometric.nn.ChebConv is original
-
-
-# -- STConv ----------------------------------------------------------------
-TGT_INIT = ['num_nodes', 'in_channels', 'hidden_channels', 'out_channels',
-            'kernel_size', 'K', 'normalization', 'bias']
-TGT_FORWARD = ['edge_index', 'edge_weight']  # after the signal X / x
-
-
-def _positional(fn):
-    return [p.name for p in inspect.signature(fn).parameters.values()
-            if p.kind == p.POSITIONAL_OR_KEYWORD and p.name != 'self']
-
-
-def test_stconv_signature_is_torch_geometric_temporal():
-    assert _positional(ours.STConv.__init__) == TGT_INIT
-    assert _positional(ours.STConv.forward)[1:3] == TGT_FORWARD
-
-
-def test_stconv_signature_matches_installed_torch_geometric_temporal():
-    tgt = pytest.importorskip('torch_geometric_temporal.nn.attention')
-    TGT = tgt.STConv
-    assert _positional(TGT.__init__) == TGT_INIT
-    assert _positional(TGT.forward)[1:] == TGT_FORWARD
-
-
-def test_stconv_positional_call_as_torch_geometric_temporal():
-    ei, w = random_graph(10, 30, directed=False)
-    block = ours.STConv(10, 2, 8, 6, 3, 3, 'sym', False)
-    assert block.num_nodes == 10 and block.in_channels == 2
-    assert block.spatial.bias is None  # bias: the graph conv's, as theirs
-    out = block(torch.randn(4, 7, 10, 2), ei, w)
-    assert out.shape == (4, 3, 10, 6)
 
 
 # -- batched backward: the legacy vmap of torch.autograd.functional --------

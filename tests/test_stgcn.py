@@ -1,6 +1,8 @@
 """STGCN modules: the folded spatial conv equals the per-slice loop and a
 dense float64 reference; temporal conv against conv2d; model shapes and a
 training step."""
+import inspect
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -145,3 +147,35 @@ def test_temporal_conv_gradients_equal_explicit_residual(act, cin, cout):
         assert rel_err(a, b) < 1e-12
     assert torch.autograd.gradcheck(tc, (x[:1, :4, :2].detach()
                                          .requires_grad_(), ))
+
+
+# -- STConv ----------------------------------------------------------------
+TGT_INIT = ['num_nodes', 'in_channels', 'hidden_channels', 'out_channels',
+            'kernel_size', 'K', 'normalization', 'bias']
+TGT_FORWARD = ['edge_index', 'edge_weight']  # after the signal X / x
+
+
+def _positional(fn):
+    return [p.name for p in inspect.signature(fn).parameters.values()
+            if p.kind == p.POSITIONAL_OR_KEYWORD and p.name != 'self']
+
+
+def test_stconv_signature_is_torch_geometric_temporal():
+    assert _positional(STConv.__init__) == TGT_INIT
+    assert _positional(STConv.forward)[1:3] == TGT_FORWARD
+
+
+def test_stconv_signature_matches_installed_torch_geometric_temporal():
+    tgt = pytest.importorskip('torch_geometric_temporal.nn.attention')
+    TGT = tgt.STConv
+    assert _positional(TGT.__init__) == TGT_INIT
+    assert _positional(TGT.forward)[1:] == TGT_FORWARD
+
+
+def test_stconv_positional_call_as_torch_geometric_temporal():
+    ei, w = random_graph(10, 30, directed=False)
+    block = STConv(10, 2, 8, 6, 3, 3, 'sym', False)
+    assert block.num_nodes == 10 and block.in_channels == 2
+    assert block.spatial.bias is None  # bias: the graph conv's, as theirs
+    out = block(torch.randn(4, 7, 10, 2), ei, w)
+    assert out.shape == (4, 3, 10, 6)
