@@ -156,10 +156,12 @@ def main(argv=None):
         memory_rows(a)
         return 0
     env = dict(os.environ, MALLOC_MMAP_THRESHOLD_='65536')
-    child = subprocess.run(
+    run = subprocess.run(
         [sys.executable, __file__, '--memory-child', '--cases', *a.cases,
-         '--filters', *a.filters], env=env, capture_output=True, text=True,
-        check=True).stdout
+         '--filters', *a.filters], env=env, capture_output=True, text=True)
+    if run.returncode:
+        sys.exit(f'the memory child failed:\n{run.stderr}')
+    child = run.stdout
     mem = {(r['case'], r['filter']): r for r in
            map(json.loads, (ln for ln in child.splitlines()
                             if ln.startswith('{')))}
