@@ -20,15 +20,14 @@ import torch
 sys.path.insert(0, os.path.dirname(__file__))
 import time
 
-from common import (fmt_bytes, machine, median_time,  # noqa
-                    peak_memory, planetoid_root, stamp, write_results)
+from common import (child_rows, fmt_bytes, machine, median_time,  # noqa
+                    peak_memory, planetoid_root, stamp, undirected_graph,
+                    write_results)
 
 
 def random_graph(n, avg_deg, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    e = n * avg_deg // 2
-    ei = torch.randint(0, n, (2, e), generator=g)
-    return torch.cat([ei, ei.flip(0)], 1)  # undirected, E = n * avg_deg
+    """Undirected, ``E = n * avg_deg`` entries (:func:`common.undirected_graph`)."""
+    return undirected_graph(n, n * avg_deg, seed)
 
 
 def cora_inputs():
@@ -87,17 +86,11 @@ def measure(model, x, ei, repeats, memory):
 
 
 def memory_in_child(case_name, layers):
-    """Peak memory is measured in a fresh process whose glibc malloc returns
-    every large free to the OS (MALLOC_MMAP_THRESHOLD_), so the RSS
-    high-water mark is the step's own peak, not allocator history."""
-    import subprocess
-    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_='65536')
-    out = subprocess.run(
-        [sys.executable, __file__, '--memory-child', '--cases', case_name,
-         '--layers', *layers, '--out', ''], env=env, capture_output=True,
-        text=True, check=True).stdout
-    return [json.loads(line) for line in out.splitlines()
-            if line.startswith('{')]
+    """Peak memory, measured in a fresh process (:func:`common.run_child`:
+    the RSS high-water mark is the step's own peak, not allocator
+    history)."""
+    return child_rows(__file__, ['--memory-child', '--cases', case_name,
+                                 '--layers', *layers, '--out', ''])
 
 
 def run(names, repeats, layers, memory=False, compiled=True):

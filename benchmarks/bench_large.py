@@ -30,7 +30,9 @@ import time
 import torch
 
 sys.path.insert(0, os.path.dirname(__file__))
-from common import fmt_bytes, machine, stamp, write_results  # noqa
+from common import (fmt_bytes, machine, reset_peak, rss,  # noqa
+                    stamp, write_results)
+from common import run_child as run_script  # noqa: E402
 
 
 def make_inputs(n, e, c, seed=0):
@@ -39,14 +41,6 @@ def make_inputs(n, e, c, seed=0):
     ei = torch.cat([half, half.flip(0)], 1)  # undirected: e entries
     x = torch.randn(n, c, generator=g)
     return x, ei
-
-
-def _status(field):
-    with open('/proc/self/status') as f:
-        for line in f:
-            if line.startswith(field):
-                return int(line.split()[1]) * 1024
-    return 0
 
 
 def child(args):
@@ -63,9 +57,7 @@ def child(args):
     del ref
     x, ei = make_inputs(args.nodes, args.edges, args.channels)
     x.requires_grad_(True)
-    with open('/proc/self/clear_refs', 'w') as f:
-        f.write('5')
-    base = _status('VmRSS')
+    base = reset_peak()
     times = []
     for i in range(1 + args.repeats):
         t = time.perf_counter()
@@ -77,7 +69,7 @@ def child(args):
         if i == 0:
             torch.save(out[:1000].detach().clone(), args.sample)
         del out
-    peak = _status('VmHWM') - base
+    peak = rss('VmHWM') - base
     times_sorted = sorted(times[1:])
     print(json.dumps(dict(impl=args.impl, first_s=times[0],
                           median_s=times_sorted[len(times_sorted) // 2],
@@ -89,21 +81,18 @@ def run_child(impl, args, sample):
 
     def limit_memory():
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_='65536')
-    cmd = [sys.executable, __file__, '--child', impl, '--sample', sample,
-           '--nodes', str(args.nodes), '--edges', str(args.edges),
-           '--channels', str(args.channels), '--K', str(args.K),
-           '--repeats', str(args.repeats)]
+    argv = ['--child', impl, '--sample', sample, '--nodes', str(args.nodes),
+            '--edges', str(args.edges), '--channels', str(args.channels),
+            '--K', str(args.K), '--repeats', str(args.repeats)]
     t = time.perf_counter()
     try:
-        res = subprocess.run(cmd, env=env, capture_output=True, text=True,
-                             preexec_fn=limit_memory, timeout=args.timeout)
+        lines, res = run_script(__file__, argv, timeout=args.timeout,
+                               preexec_fn=limit_memory)
     except subprocess.TimeoutExpired:
         return dict(impl=impl, status=f'timeout after {args.timeout} s')
     wall = time.perf_counter() - t
-    lines = [ln for ln in res.stdout.splitlines() if ln.startswith('{')]
     if res.returncode == 0 and lines:
-        return dict(json.loads(lines[-1]), status='ok', wall_s=wall)
+        return dict(lines[-1], status='ok', wall_s=wall)
     err = (res.stderr.strip().splitlines() or ['?'])[-1]
     oom = any(s in res.stderr for s in ("can't allocate memory",
                                          'MemoryError', 'out of memory',

@@ -28,29 +28,21 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 
 import torch
 
 sys.path.insert(0, os.path.dirname(__file__))
-from common import _status, machine, stamp, write_results  # noqa
+from common import (machine, reset_peak, rss, run_child,  # noqa
+                    stamp, undirected_graph, write_results)
 
 MB = float(2**20)
 
 
 def make_graph(n: int, e: int, seed: int = 0) -> torch.Tensor:
     """Undirected random graph: ``e`` directed entries (both directions)."""
-    g = torch.Generator().manual_seed(seed)
-    half = torch.randint(0, n, (2, e // 2), generator=g)
-    return torch.cat([half, half.flip(0)], 1)
-
-
-def _reset_peak() -> int:
-    with open('/proc/self/clear_refs', 'w') as f:
-        f.write('5')
-    return _status('VmRSS')
+    return undirected_graph(n, e, seed)
 
 
 def _nbytes(*tensors) -> int:
@@ -68,11 +60,11 @@ def child_build(args) -> dict:
     # this row's build, whatever the size (the default: lean from 2**24)
     csr._LEAN_MIN = 1 if args.mode == 'lean' else 1 << 62
     ei = make_graph(args.nodes, args.edges)
-    base = _reset_peak()
+    base = reset_peak()
     t = time.perf_counter()
     op = fn(ei, num_nodes=args.nodes)
     dt = time.perf_counter() - t
-    peak = _status('VmHWM') - base
+    peak = rss('VmHWM') - base
     held = _nbytes(op.crow, op.col, op.val, op.diag)
     return dict(kind='build', op=args.op, mode=args.mode, nodes=args.nodes,
                 edges=args.edges, seconds=dt, peak=peak, held=held,
@@ -102,23 +94,19 @@ def child_step(args) -> dict:
     step()  # warm-up (plans, memo)
     x.grad = None
     layer.zero_grad(set_to_none=True)
-    base = _reset_peak()
+    base = reset_peak()
     step()
-    peak = _status('VmHWM') - base
+    peak = rss('VmHWM') - base
     return dict(kind='step', layer=args.layer, nodes=n, edges=args.edges,
                 channels=f, peak=peak, nf_bytes=n * f * 4)
 
 
-def run_child(argv) -> dict:
-    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_='65536',
-               PYTHONPATH=os.path.join(os.path.dirname(__file__), '..'))
-    res = subprocess.run([sys.executable, __file__, '--child'] + argv,
-                         env=env, capture_output=True, text=True)
-    lines = [ln for ln in res.stdout.splitlines() if ln.startswith('{')]
-    if res.returncode or not lines:
+def child(argv) -> dict:
+    rows, res = run_child(__file__, ['--child'] + argv)
+    if res.returncode or not rows:
         return dict(status='failed: ' + (res.stderr.strip().splitlines()
                                          or ['?'])[-1][:200])
-    return dict(json.loads(lines[-1]), status='ok')
+    return dict(rows[-1], status='ok')
 
 
 def main():
@@ -149,7 +137,7 @@ def main():
             modes = ['lean'] + (['one-shot'] if e <= args.one_shot_max
                                 else [])
             for mode in modes:
-                row = run_child(['--kind', 'build', '--op', op, '--mode',
+                row = child(['--kind', 'build', '--op', op, '--mode',
                                  mode, '--nodes', str(n), '--edges-one',
                                  str(e)])
                 row.update(op=op, mode=mode, nodes=n, edges=e)
@@ -158,7 +146,7 @@ def main():
     if not args.skip_steps:
         n = args.step_nodes
         for layer in ('cheb3', 'cheb10', 'gcn'):
-            row = run_child(['--kind', 'step', '--layer', layer, '--nodes',
+            row = child(['--kind', 'step', '--layer', layer, '--nodes',
                              str(n), '--edges-one', str(10 * n),
                              '--channels', str(args.channels)])
             row.update(layer=layer, nodes=n, edges=10 * n,

@@ -17,15 +17,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 
 import torch
 
 sys.path.insert(0, os.path.dirname(__file__))
 from bench_conv import cora_inputs, random_graph  # noqa: E402
-from common import (fmt_bytes, machine, median_time, peak_memory,  # noqa
-                    stamp, write_results)
+from common import (child_rows, fmt_bytes, machine, median_time,  # noqa
+                    peak_memory, stamp, write_results)
 
 from pyg_spectral.nn import BernConv, ChebIIConv, GPRConv, JacobiConv  # noqa
 from pyg_spectral.reproduce import reference_props as ref  # noqa: E402
@@ -98,13 +97,8 @@ def memory_rows(a):
 
 
 def memory_in_child(argv):
-    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_='65536')
-    out = subprocess.run([sys.executable, __file__, '--memory-child', *argv],
-                         env=env, capture_output=True, text=True,
-                         check=True).stdout
-    return {(r['case'], r['filter']): r for r in
-            map(json.loads, (ln for ln in out.splitlines()
-                             if ln.startswith('{')))}
+    return {(r['case'], r['filter']): r
+            for r in child_rows(__file__, ['--memory-child', *argv])}
 
 
 def main(argv=None):

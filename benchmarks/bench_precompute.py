@@ -29,7 +29,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 sys.path.insert(0, HERE)
-from common import _status  # noqa: E402  (/proc/self/status, bytes)
+from common import rss as _rss  # noqa: E402  (/proc/self/status, bytes)
 
 
 class PeakRSS:
@@ -65,7 +65,7 @@ class PeakRSS:
 
 
 def rss(field: str = 'VmRSS') -> int:
-    return _status(field + ':')
+    return _rss(field + ':')
 
 
 def phase_graph(a) -> dict:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 
 import torch
@@ -29,8 +28,8 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(__file__))
 from bench_conv import cora_inputs, random_graph  # noqa: E402
-from common import (fmt_bytes, machine, median_time, peak_memory,  # noqa
-                    stamp, write_results)
+from common import (child_rows, fmt_bytes, machine, median_time,  # noqa
+                    peak_memory, stamp, write_results)
 from per_hop import PerHop  # noqa: E402
 
 from pyg_spectral.nn import FILTERS  # noqa: E402
@@ -155,16 +154,9 @@ def main(argv=None):
     if a.memory_child:
         memory_rows(a)
         return 0
-    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_='65536')
-    run = subprocess.run(
-        [sys.executable, __file__, '--memory-child', '--cases', *a.cases,
-         '--filters', *a.filters], env=env, capture_output=True, text=True)
-    if run.returncode:
-        sys.exit(f'the memory child failed:\n{run.stderr}')
-    child = run.stdout
-    mem = {(r['case'], r['filter']): r for r in
-           map(json.loads, (ln for ln in child.splitlines()
-                            if ln.startswith('{')))}
+    mem = {(r['case'], r['filter']): r for r in child_rows(
+        __file__, ['--memory-child', '--cases', *a.cases, '--filters',
+                   *a.filters])}
     rows = []
     for case in cases(a.cases):
         x, y = inputs(case['n'])

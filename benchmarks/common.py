@@ -10,6 +10,7 @@ import platform
 import shutil
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -27,6 +28,53 @@ def _status(field: str) -> int:
     return 0
 
 
+def rss(field: str = 'VmRSS') -> int:
+    """A memory figure of this process from /proc (``VmRSS``, ``VmHWM``)."""
+    return _status(field)
+
+
+def reset_peak() -> int:
+    """Resets the RSS high-water mark to the current RSS; returns it."""
+    with open('/proc/self/clear_refs', 'w') as f:
+        f.write('5')
+    return _status('VmRSS')
+
+
+def undirected_graph(n: int, entries: int, seed: int = 0,
+                     device=None) -> torch.Tensor:
+    """A random undirected graph: ``entries // 2`` uniform node pairs and
+    their mirrors (``[2, entries]``; self-loops and duplicates as drawn)."""
+    g = torch.Generator(device=device or 'cpu').manual_seed(seed)
+    half = torch.randint(0, n, (2, entries // 2), generator=g,
+                         device=device)
+    return torch.cat([half, half.flip(0)], 1)
+
+
+def run_child(script: str, argv, timeout=None, preexec_fn=None):
+    """Runs ``script`` with ``argv`` in a fresh process whose glibc malloc
+    returns every large free to the OS (``MALLOC_MMAP_THRESHOLD_``, so the
+    RSS high-water mark is a step's own peak); returns ``(rows, proc)``,
+    ``rows`` the JSON objects it printed one per line."""
+    import json
+    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_='65536',
+               PYTHONPATH=os.path.join(os.path.dirname(__file__), '..'))
+    proc = subprocess.run([sys.executable, script, *argv], env=env,
+                          capture_output=True, text=True, timeout=timeout,
+                          preexec_fn=preexec_fn)
+    rows = [json.loads(ln) for ln in proc.stdout.splitlines()
+            if ln.startswith('{')]
+    return rows, proc
+
+
+def child_rows(script: str, argv) -> list:
+    """:func:`run_child`'s rows; a failing child raises with its stderr."""
+    rows, proc = run_child(script, argv)
+    if proc.returncode:
+        raise RuntimeError(f'{os.path.basename(script)} {" ".join(argv)} '
+                           f'failed:\n{proc.stderr}')
+    return rows
+
+
 def peak_memory(fn, device='cpu') -> int:
     """Bytes allocated at the peak of ``fn()`` above what was live before."""
     gc.collect()
@@ -37,9 +85,7 @@ def peak_memory(fn, device='cpu') -> int:
         fn()
         torch.cuda.synchronize()
         return torch.cuda.max_memory_allocated() - base
-    with open('/proc/self/clear_refs', 'w') as f:
-        f.write('5')  # reset VmHWM to the current RSS
-    base = _status('VmRSS')
+    base = reset_peak()
     fn()
     return _status('VmHWM') - base
 
