@@ -40,3 +40,23 @@ def test_docs_build_without_warnings(tmp_path):
             if not homes & names:
                 missing.append(f'{m}.{n}')
     assert not missing, f'not in the API docs: {missing}'
+
+
+def test_docstring_examples_run():
+    """Every ``>>>`` example in the layers' docstrings runs and prints what
+    it says (doctest, float outputs to 4 decimals)."""
+    import doctest
+    import pkgutil
+
+    import pyg_spectral.nn as nn
+    finder, runner = doctest.DocTestFinder(), doctest.DocTestRunner(
+        optionflags=doctest.NORMALIZE_WHITESPACE)
+    ran = 0
+    for info in pkgutil.iter_modules(nn.__path__):
+        mod = importlib.import_module(f'pyg_spectral.nn.{info.name}')
+        for test in finder.find(mod):
+            if test.examples:
+                runner.run(test)
+                ran += 1
+    assert ran >= 10
+    assert runner.failures == 0, f'{runner.failures} example(s) failed'

@@ -39,8 +39,17 @@ class BernConv(PolyConv):
         K (int): Polynomial order (:math:`\geq 0`).
         **kwargs: Arguments of :class:`~torch_geometric.nn.MessagePassing`.
 
-    Forward: ``x`` ``[*, N, C]``, ``edge_index`` (as :class:`ChebConv`),
-    ``edge_weight`` ``[E]`` -> ``[*, N, C]``.
+    Shapes:
+        ``x`` ``[*, N, C]``, ``edge_index`` (as :class:`ChebConv`),
+        ``edge_weight`` ``[E]`` -> ``[*, N, C]``.
+
+    Example:
+        >>> import torch
+        >>> from pyg_spectral.nn import BernConv
+        >>> conv = BernConv(K=10)  # all-pass at initialization
+        >>> lam = torch.linspace(-1, 1, 5)  # the spectrum of L - I
+        >>> torch.allclose(conv.response(lam), torch.ones(5))
+        True
     """
     basis = 'chebyshev'
     graph = 'laplacian'

@@ -35,8 +35,16 @@ class ChebIIConv(PolyConv):
         init (str): ``'ones'`` (default) or ``'square'``.
         **kwargs: Arguments of :class:`~torch_geometric.nn.MessagePassing`.
 
-    Forward: ``x`` ``[*, N, C]``, ``edge_index`` (as :class:`ChebConv`),
-    ``edge_weight`` ``[E]`` -> ``[*, N, C]``.
+    Shapes:
+        ``x`` ``[*, N, C]``, ``edge_index`` (as :class:`ChebConv`),
+        ``edge_weight`` ``[E]`` -> ``[*, N, C]``.
+
+    Example:
+        >>> import torch
+        >>> from pyg_spectral.nn import ChebIIConv
+        >>> edge_index = torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]])
+        >>> ChebIIConv(K=10)(torch.randn(3, 5), edge_index).shape
+        torch.Size([3, 5])
     """
     basis = 'chebyshev'
     graph = 'laplacian'

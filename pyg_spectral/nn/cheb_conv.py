@@ -60,18 +60,18 @@ class ChebConv(MessagePassing):
         **kwargs (optional): Additional arguments of
             :class:`torch_geometric.nn.conv.MessagePassing`.
 
-    Forward arguments: ``x`` ``[N, C_in]`` (dense or ``torch.sparse``) or
-    ``[*, N, C_in]`` (PyG's static-graph mode: the node axis is
-    ``node_dim``, every leading index a signal on the same graph, all of
-    them in one sparse product); ``edge_index`` ``[2, E]``, a
-    ``SparseTensor``/``torch.sparse`` ``adj_t``, or a
-    :class:`~pyg_spectral.ops.SparseOperator` from
-    :class:`~pyg_spectral.transforms.ChebOperator`; ``edge_weight`` ``[E]``
-    (``None`` = all ones); ``batch`` ``[N]``; ``lambda_max``: float, scalar
-    tensor or ``[num_graphs]`` tensor (default: PyG's bound, 2.0 for
-    ``sym``/``rw``). Output ``[*, N, C_out]``. Gradients reach
-    ``edge_weight`` when it requires grad (through a slower plain-autograd
-    path).
+    Shapes:
+        ``x`` ``[N, C_in]`` (dense or ``torch.sparse``) or ``[*, N, C_in]``
+        (PyG's static-graph mode: the node axis is ``node_dim``, every leading
+        index a signal on the same graph, all of them in one sparse product);
+        ``edge_index`` ``[2, E]``, a ``SparseTensor``/``torch.sparse``
+        ``adj_t``, or a :class:`~pyg_spectral.ops.SparseOperator` from
+        :class:`~pyg_spectral.transforms.ChebOperator`; ``edge_weight`` ``[E]``
+        (``None`` = all ones); ``batch`` ``[N]``; ``lambda_max``: float, scalar
+        tensor or ``[num_graphs]`` tensor (default: PyG's bound, 2.0 for
+        ``sym``/``rw``). Output ``[*, N, C_out]``. Gradients reach
+        ``edge_weight`` when it requires grad (through a slower plain-autograd
+        path).
 
     Everything PyG's ``MessagePassing`` offers works as in PyG:
     ``flow='target_to_source'``, explainers' edge masks, propagate /
@@ -79,6 +79,14 @@ class ChebConv(MessagePassing):
     (these run PyG's algorithm through :meth:`propagate`), hooks on or
     replacement of ``lins[k]`` (the projections then run as module calls);
     see :mod:`pyg_spectral.nn._message_passing`.
+
+    Example:
+        >>> import torch
+        >>> from pyg_spectral.nn import ChebConv
+        >>> edge_index = torch.tensor([[0, 1, 1, 2, 2, 3], [1, 0, 2, 1, 3, 2]])
+        >>> conv = ChebConv(16, 8, K=3)
+        >>> conv(torch.randn(4, 16), edge_index).shape
+        torch.Size([4, 8])
     """
 
     def __init__(self, in_channels: int, out_channels: int, K: int,

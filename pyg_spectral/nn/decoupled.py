@@ -28,7 +28,8 @@ class Decoupled(torch.nn.Module):
         mlp (torch.nn.Module, optional): Applied after the combination
             (default: identity).
 
-    Forward: ``terms`` ``[B, K+1, C]`` -> ``mlp([B, C])``.
+    Shapes:
+        ``terms`` ``[B, K+1, C]`` -> ``mlp([B, C])``.
     """
 
     def __init__(self, conv: PolyConv, mlp: Optional[torch.nn.Module] = None):

@@ -39,6 +39,16 @@ class FavardConv(ResponseConv):
         **input:** ``x`` ``[*, N, channels]``, ``edge_index`` (as
         :class:`ChebConv`), ``edge_weight`` ``[E]``;
         **output:** ``[*, N, channels]``.
+
+    Example:
+        >>> import torch
+        >>> from pyg_spectral.nn import FavardConv
+        >>> edge_index = torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]])
+        >>> conv = FavardConv(5, K=10)
+        >>> conv(torch.randn(3, 5), edge_index).shape
+        torch.Size([3, 5])
+        >>> conv.response(torch.linspace(-1, 1, 7)).shape  # one per channel
+        torch.Size([7, 5])
     """
     graph = 'gcn'
 

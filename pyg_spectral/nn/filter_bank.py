@@ -44,6 +44,15 @@ class FilterBank(torch.nn.Module):
         **input:** ``x`` ``[N, C]`` (``[*, N, C]`` except ``'attention'``),
         ``edge_index``, ``edge_weight`` ``[E]``;
         **output:** ``[*, N, C]`` (``[*, N, F * C]`` for ``'cat'``).
+
+    Example:
+        >>> import torch
+        >>> from pyg_spectral.nn import FilterBank, ShiftConv
+        >>> bank = FilterBank([ShiftConv('low'), ShiftConv('high'),
+        ...                    torch.nn.Identity()], 'attention', channels=5)
+        >>> edge_index = torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]])
+        >>> bank(torch.randn(3, 5), edge_index).shape
+        torch.Size([3, 5])
     """
 
     def __init__(self, filters: Sequence[torch.nn.Module],

@@ -59,12 +59,13 @@ class GCNConv(MessagePassing):
             (default: :obj:`True`)
         bias (bool, optional): Learn an additive bias. (default: :obj:`True`)
 
-    Forward: ``x`` ``[N, C_in]`` (dense or ``torch.sparse``) or ``[*, N,
-    C_in]`` (static-graph mode, node axis ``node_dim``), ``edge_index``
-    (``[2, E]``, ``SparseTensor``/``torch.sparse`` ``adj_t``, or a
-    :class:`~pyg_spectral.ops.SparseOperator` from
-    :class:`~pyg_spectral.transforms.GCNOperator`), ``edge_weight`` ``[E]``
-    (``None`` = all ones); output ``[*, N, C_out]``.
+    Shapes:
+        ``x`` ``[N, C_in]`` (dense or ``torch.sparse``) or ``[*, N, C_in]``
+        (static-graph mode, node axis ``node_dim``), ``edge_index`` (``[2,
+        E]``, ``SparseTensor``/``torch.sparse`` ``adj_t``, or a
+        :class:`~pyg_spectral.ops.SparseOperator` from
+        :class:`~pyg_spectral.transforms.GCNOperator`), ``edge_weight`` ``[E]``
+        (``None`` = all ones); output ``[*, N, C_out]``.
 
     Everything PyG's ``MessagePassing`` offers works as in PyG:
     ``flow='target_to_source'``, explainers' edge masks, propagate /
@@ -73,6 +74,13 @@ class GCNConv(MessagePassing):
     of ``lin`` (module call). With ``cached=True``, ``_cached_edge_index``
     (and ``_cached_adj_t`` for a ``SparseTensor`` graph) hold the normalized
     graph as in PyG; assigning ``None`` to either clears the cache.
+
+    Example:
+        >>> import torch
+        >>> from pyg_spectral.nn import GCNConv
+        >>> edge_index = torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]])
+        >>> GCNConv(16, 8)(torch.randn(3, 16), edge_index).shape
+        torch.Size([3, 8])
     """
 
     def __init__(self, in_channels: int, out_channels: int,

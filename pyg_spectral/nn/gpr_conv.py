@@ -48,8 +48,16 @@ class GPRConv(PolyConv):
         **kwargs: Arguments of :class:`~torch_geometric.nn.MessagePassing`
             (``flow``, ``node_dim``, ...).
 
-    Forward: ``x`` ``[*, N, C]``, ``edge_index`` (as :class:`ChebConv`),
-    ``edge_weight`` ``[E]`` -> ``[*, N, C]``.
+    Shapes:
+        ``x`` ``[*, N, C]``, ``edge_index`` (as :class:`ChebConv`),
+        ``edge_weight`` ``[E]`` -> ``[*, N, C]``.
+
+    Example:
+        >>> import torch
+        >>> from pyg_spectral.nn import GPRConv
+        >>> edge_index = torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]])
+        >>> GPRConv(K=10, alpha=0.1)(torch.randn(3, 5), edge_index).shape
+        torch.Size([3, 5])
     """
     basis = 'monomial'
     graph = 'gcn'

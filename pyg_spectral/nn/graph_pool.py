@@ -13,7 +13,17 @@ class GraphPool(torch.nn.Module):
     graph, ``x`` is ``[B, N, C]`` -> ``[B, N', C]`` (``node_dim=-2``); a
     node-major ``[N, B, C]`` layout uses ``node_dim=0``. For a PyG batch of
     different graphs, pass the concatenated, offset clusters and ``x``
-    ``[N_total, C]``. No padding nodes exist, so none can win the max."""
+    ``[N_total, C]``. No padding nodes exist, so none can win the max.
+
+    Args:
+        cluster (Tensor): ``[N]`` cluster index of every node.
+        reduce (str): ``'max'`` (default) or ``'mean'``.
+        node_dim (int): The node axis of ``x`` (default ``-2``).
+
+    Shapes:
+        **input:** ``x`` with ``N`` nodes on ``node_dim``;
+        **output:** the same with ``cluster.max() + 1`` nodes.
+    """
 
     def __init__(self, cluster: Tensor, reduce: str = 'max',
                  node_dim: int = -2):

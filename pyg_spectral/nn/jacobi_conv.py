@@ -39,8 +39,16 @@ class JacobiConv(PolyConv):
             (:math:`> 0`).
         **kwargs: Arguments of :class:`~torch_geometric.nn.MessagePassing`.
 
-    Forward: ``x`` ``[*, N, channels]``, ``edge_index`` (as
-    :class:`ChebConv`), ``edge_weight`` ``[E]`` -> ``[*, N, channels]``.
+    Shapes:
+        ``x`` ``[*, N, channels]``, ``edge_index`` (as :class:`ChebConv`),
+        ``edge_weight`` ``[E]`` -> ``[*, N, channels]``.
+
+    Example:
+        >>> import torch
+        >>> from pyg_spectral.nn import JacobiConv
+        >>> edge_index = torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]])
+        >>> JacobiConv(5, K=10)(torch.randn(3, 5), edge_index).shape
+        torch.Size([3, 5])
     """
     basis = 'jacobi'
     graph = 'adjacency'

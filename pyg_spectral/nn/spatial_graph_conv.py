@@ -21,11 +21,23 @@ class SpatialGraphConv(torch.nn.Module):
     * ``kind='gcn'``: :math:`\hat{\mathbf{D}}^{-1/2}(\mathbf{A} + \mathbf{I})
       \hat{\mathbf{D}}^{-1/2}\mathbf{X}\boldsymbol{\Theta}` (STGCN(1st)).
 
-    Layout: ``[B, T, N, C]`` in, ``[B, T, N, C_out]`` out. The graph is
-    shared by all samples and steps, so ``B*T`` is folded into the columns of
-    a single sparse product per Chebyshev step (``[N, B*T*C]``), never a
-    loop over batch or time; the operator comes from the package cache
-    (built once per graph).
+    The graph is shared by all samples and steps, so ``B*T`` is folded into
+    the columns of a single sparse product per Chebyshev step
+    (``[N, B*T*C]``), never a loop over batch or time; the operator comes
+    from the package cache (built once per graph).
+
+    Args:
+        in_channels (int): Input width ``C``.
+        out_channels (int): Output width ``C_out``.
+        K (int): Chebyshev terms (``kind='cheb'``; default 3).
+        kind (str): ``'cheb'`` or ``'gcn'``.
+        normalization (str, optional): The Laplacian's (``'sym'``,
+            ``'rw'`` or ``None``; ``kind='cheb'``).
+        bias (bool): Learn an additive bias.
+
+    Shapes:
+        **input:** ``x`` ``[B, T, N, C]``, ``edge_index``, ``edge_weight``
+        ``[E]``; **output:** ``[B, T, N, C_out]``.
     """
 
     def __init__(self, in_channels: int, out_channels: int, K: int = 3,

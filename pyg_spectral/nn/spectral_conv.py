@@ -46,9 +46,30 @@ class SpectralConv(torch.nn.Module):
 
     ``lambda_max`` fixes the spectral domain :math:`[0, \lambda_{\max}]`
     (2.0 bounds the ``sym``/``rw`` spectra; give a bound for ``None``).
-    Layout: ``x`` ``[N, C_in]`` -> ``[N, C_out]``, or ``[N, M, C_in]`` ->
-    ``[N, M, C_out]`` for M signals on the same graph (one sparse product /
-    one spectral transform for all of them).
+
+    Args:
+        in_channels (int): Input width ``C_in``.
+        out_channels (int): Output width ``C_out``.
+        num_basis (int): Number of spline basis functions.
+        mode (str): ``'chebyshev'`` (default) or ``'exact'``.
+        K (int): Chebyshev terms of the ``'chebyshev'`` mode.
+        normalization (str, optional): The Laplacian's.
+        lambda_max (float): The spectral domain's upper end.
+        bias (bool): Learn an additive bias.
+        max_exact_nodes (int): The ``'exact'`` mode's largest graph.
+
+    Shapes:
+        ``x`` ``[N, C_in]`` -> ``[N, C_out]``, or ``[N, M, C_in]`` ->
+        ``[N, M, C_out]`` for M signals on the same graph (one sparse
+        product / one spectral transform for all of them).
+
+    Example:
+        >>> import torch
+        >>> from pyg_spectral.nn import SpectralConv
+        >>> edge_index = torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]])
+        >>> conv = SpectralConv(4, 2, num_basis=5, mode='exact')
+        >>> conv(torch.randn(3, 4), edge_index).shape
+        torch.Size([3, 2])
     """
 
     def __init__(self, in_channels: int, out_channels: int, num_basis: int,

@@ -37,7 +37,34 @@ class STConv(torch.nn.Module):
     conv uses ``'relu'`` as the authors' code (``temporal_activation='glu'``
     for the paper's figure).
 
-    Layout: ``[B, T, N, C_in]`` -> ``[B, T - 2(K_t - 1), N, C_out]``.
+    Args:
+        num_nodes (int): Number of nodes ``N`` (the LayerNorm's shape).
+        in_channels (int): Input width.
+        hidden_channels (int): Width of the first temporal conv.
+        out_channels (int): Output width.
+        kernel_size (int): :math:`K_t` (default 3).
+        K (int): Chebyshev terms :math:`K_s` (PyG's convention).
+        normalization (str, optional): The Laplacian's.
+        bias (bool): The graph convolution's bias.
+        spatial_channels (int, optional): Width of the graph conv (default
+            ``hidden_channels``).
+        graph_conv (str): ``'cheb'`` or ``'gcn'``.
+        temporal_activation (str): The second temporal conv's
+            (:class:`TemporalConv`).
+        dropout (float): Dropout after the LayerNorm.
+
+    Shapes:
+        **input:** ``x`` ``[B, T, N, C_in]``, ``edge_index``,
+        ``edge_weight`` ``[E]``;
+        **output:** ``[B, T - 2(K_t - 1), N, C_out]``.
+
+    Example:
+        >>> import torch
+        >>> from pyg_spectral.nn import STConv
+        >>> edge_index = torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]])
+        >>> block = STConv(3, 2, 16, 8, kernel_size=3, K=3)
+        >>> block(torch.randn(4, 12, 3, 2), edge_index).shape  # [B, T, N, C]
+        torch.Size([4, 8, 3, 8])
     """
 
     def __init__(self, num_nodes: int, in_channels: int,

@@ -18,7 +18,17 @@ class OutputLayer(torch.nn.Module):
     r"""STGCN's output layer: temporal GLU conv over all remaining ``T``
     steps -> LayerNorm over ``[N, C]`` -> 1x1 temporal conv with sigmoid ->
     fully connected to ``out_channels`` with a per-node bias.
-    Layout ``[B, T, N, C]`` -> ``[B, N, out_channels]``."""
+
+    Args:
+        channels (int): Width of the input.
+        time_steps (int): The remaining time steps ``T`` (the GLU's width).
+        num_nodes (int): Number of nodes ``N``.
+        out_channels (int): Outputs per node.
+
+    Shapes:
+        **input:** ``[B, T, N, channels]``;
+        **output:** ``[B, N, out_channels]``.
+    """
 
     def __init__(self, channels: int, time_steps: int, num_nodes: int,
                  out_channels: int = 1):
@@ -57,12 +67,16 @@ class STGCN(torch.nn.Module):
         blocks: per block ``(in, hidden, out)`` (spatial width = hidden, the
             authors' code; default :data:`AUTHORS_BLOCKS`) or ``(in,
             temporal, spatial, out)`` (:data:`PAPER_BLOCKS`).
-        kernel_size (int): :math:`K_t`. K (int): :math:`K_s`, Chebyshev
-            terms (PyG convention; ignored by ``graph_conv='gcn'``).
+        kernel_size (int): :math:`K_t`.
+        K (int): :math:`K_s`, Chebyshev terms (PyG convention; ignored by
+            ``graph_conv='gcn'``).
         graph_conv: ``'cheb'`` (STGCN(Cheb)) or ``'gcn'`` (STGCN(1st)).
         out_channels (int): outputs per node.
 
-    Layout: ``x`` ``[B, n_his, N, C_in]`` -> ``[B, N, out_channels]``.
+    Shapes:
+        **input:** ``x`` ``[B, n_his, N, C_in]``, ``edge_index``,
+        ``edge_weight`` ``[E]``;
+        **output:** ``[B, N, out_channels]``.
     """
 
     def __init__(self, num_nodes: int, n_his: int = 12,

@@ -12,8 +12,16 @@ ACTIVATIONS = ('glu', 'relu', 'sigmoid', 'linear')
 class Align(torch.nn.Module):
     r"""Matches the channel count of a residual to ``out_channels`` as in
     Yu et al.'s code: a bias-free 1x1 convolution when ``in > out``,
-    zero-padding when ``in < out``, identity otherwise. Layout
-    ``[B, T, N, C]``."""
+    zero-padding when ``in < out``, identity otherwise.
+
+    Args:
+        in_channels (int): Width of the residual.
+        out_channels (int): The width to match.
+
+    Shapes:
+        **input:** ``[B, T, N, in_channels]``;
+        **output:** ``[B, T, N, out_channels]``.
+    """
 
     def __init__(self, in_channels: int, out_channels: int):
         super().__init__()
@@ -57,13 +65,23 @@ class TemporalConv(torch.nn.Module):
     (it is a linear map of that tap's input), so GLU costs one convolution,
     a sigmoid and a product.
 
-    Layout: ``[B, T, N, C]`` in, ``[B, T - K_t + 1, N, C_out]`` out. The
-    input is handed to ``conv2d`` as the NCHW tensor ``[B, C, T, N]`` it
+    The input is handed to ``conv2d`` as the NCHW tensor ``[B, C, T, N]`` it
     already is in channels-last memory (a permuted view, no copy), so the
     convolution runs as oneDNN's (CPU) or cuDNN's channels-last kernel with
     a ``(K_t, 1)`` filter; its output permutes back to ``[B, T', N, C]``
     without a copy either. ``conv.weight`` is ``[width, C_in * K_t]``
     (index ``c * K_t + j``).
+
+    Args:
+        in_channels (int): Input width ``C``.
+        out_channels (int): Output width ``C_out``.
+        kernel_size (int): :math:`K_t` (default 3).
+        activation (str): ``'glu'`` (default), ``'relu'``, ``'sigmoid'`` or
+            ``'linear'``.
+
+    Shapes:
+        **input:** ``[B, T, N, C]``;
+        **output:** ``[B, T - K_t + 1, N, C_out]``.
     """
 
     def __init__(self, in_channels: int, out_channels: int,
