@@ -4,8 +4,9 @@ CUDA are device synchronizations), and that the one-read build finds the
 same operator, symmetry and row/column counts as a float64 dense oracle."""
 import pytest
 import torch
+import torch_geometric
 
-from graphs import dense_adj, dense_laplacian_operator, random_graph
+from graphs import dense_adj, dense_laplacian_operator, random_graph, rel_err
 from pyg_spectral.nn import (APPNP, ChebConv, ChebIIConv, FavardConv, GCNConv,
                              GPRConv, HornerConv, STConv)
 from pyg_spectral.ops import cache_info, clear_cache, laplacian_operator
@@ -141,3 +142,85 @@ def test_deferred_checks_still_raise_before_any_kernel(bad, match):
     for conv in (ChebConv(8, 4, 3), GCNConv(8, 4)):
         with pytest.raises(ValueError, match=match):
             conv(x, ei)
+
+
+# -- a graph that states its order: EdgeIndex ------------------------------
+def _edge_index_input(n, sort_order, seed=0):
+    from torch_geometric import EdgeIndex
+    from torch_geometric.utils import to_undirected
+    g = torch.Generator().manual_seed(seed)
+    ei = to_undirected(torch.randint(0, n - 2, (2, 3 * n), generator=g),
+                       num_nodes=n)  # two isolated nodes
+    loops = torch.tensor([[1, 1, 4], [1, 1, 4]])  # loops, one duplicated
+    ei = torch.cat([ei, loops], 1)
+    key = ei[0] if sort_order == 'row' else ei[1]
+    ei = ei[:, torch.sort(key, stable=True)[1]]
+    return EdgeIndex(ei, sparse_size=(n, n), sort_order=sort_order,
+                     is_undirected=True)
+
+
+EDGE_INDEX_LAYERS = {
+    'ChebConv': (lambda: ChebConv(6, 4, 3),
+                 lambda: torch_geometric.nn.ChebConv(6, 4, 3)),
+    # lambda_max given (its default, 2 max L_ij, is a value to read)
+    'ChebConv-None': (lambda: ChebConv(6, 4, 2, normalization=None),
+                      lambda: torch_geometric.nn.ChebConv(
+                          6, 4, 2, normalization=None),
+                      dict(lambda_max=9.0)),
+    'GCNConv': (lambda: GCNConv(6, 4),
+                lambda: torch_geometric.nn.GCNConv(6, 4)),
+    'GCNConv-no-loops': (lambda: GCNConv(6, 4, add_self_loops=False),
+                         lambda: torch_geometric.nn.GCNConv(
+                             6, 4, add_self_loops=False)),
+}
+
+
+@pytest.mark.parametrize('flow', ['source_to_target', 'target_to_source'])
+@pytest.mark.parametrize('sort_order', ['row', 'col'])
+@pytest.mark.parametrize('name', sorted(EDGE_INDEX_LAYERS))
+def test_sorted_undirected_edge_index_costs_no_read(name, sort_order, flow):
+    """An unweighted EdgeIndex that states its sort order and symmetry
+    builds its operator with no host read, no sort and no symmetry test;
+    outputs and gradients equal PyG's layer and our plain-tensor path
+    (float64)."""
+    mine, theirs, *extra = EDGE_INDEX_LAYERS[name]
+    kw = extra[0] if extra else {}
+    torch.manual_seed(0)
+    ref = theirs().double()
+    ref.flow = flow
+    ours = mine().double()
+    ours.flow = flow
+    ours.load_state_dict(ref.state_dict())
+    n = 30
+    ei = _edge_index_input(n, sort_order)
+    x = torch.randn(n, 6, dtype=torch.float64, requires_grad=True)
+    clear_cache()
+    with Ops() as ops:
+        out = ours(x, ei, **kw)
+        gx, = torch.autograd.grad(out.square().sum(), [x])
+    assert ops.of(READS) == {}
+    plain = ei.as_tensor().clone()
+    for other in (ref, ours):  # PyG, and our own plain-tensor path
+        want = other(x, plain, **kw)
+        gw, = torch.autograd.grad(want.square().sum(), [x])
+        assert rel_err(out, want) < 1e-12 and rel_err(gx, gw) < 1e-12
+
+
+def test_edge_index_with_weights_or_unsorted_takes_the_one_read_path():
+    from torch_geometric import EdgeIndex
+    n = 30
+    ei = _edge_index_input(n, 'row')
+    w = torch.rand(ei.size(1), dtype=torch.float64) + 0.1
+    x = torch.randn(n, 6, dtype=torch.float64)
+    conv = ChebConv(6, 4, 3).double()
+    plain = ei.as_tensor().clone()
+    unsorted = EdgeIndex(plain.flip(1), sparse_size=(n, n))
+    for graph, weight in ((ei, w), (unsorted, None)):
+        clear_cache()
+        with Ops() as ops:
+            out = conv(x, graph, weight)
+        assert sum(ops.of(READS).values()) == 1
+        assert rel_err(out, conv(x, plain.clone() if weight is None
+                                 else plain, weight)) < 1e-12
+    with pytest.raises(ValueError, match='sparse_size'):
+        conv(x[:20], ei)

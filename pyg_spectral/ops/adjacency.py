@@ -7,7 +7,12 @@ A graph may be given as
   ``edge_weight`` ``[E]``,
 * a ``torch_sparse.SparseTensor`` or a ``torch.sparse`` tensor (COO, CSR or
   CSC) holding the *transposed* adjacency ``adj_t[target, source]``, as
-  everywhere in PyG.
+  everywhere in PyG,
+* a ``torch_geometric.EdgeIndex``: its metadata is trusted as PyG trusts
+  it (``sparse_size`` bounds the indices; ``EdgeIndex.validate()`` checks
+  them), so its index range is not read back; a sorted, undirected
+  ``EdgeIndex`` without weights builds its operator with no host read at
+  all (:func:`edge_index_hint`).
 """
 from __future__ import annotations
 
@@ -37,6 +42,25 @@ def is_sparse_tensor(adj) -> bool:
     return type(adj).__name__ == 'SparseTensor' and hasattr(adj, 'coo')
 
 
+def is_edge_index(adj) -> bool:
+    """True for a ``torch_geometric.EdgeIndex`` (without importing it)."""
+    return isinstance(adj, Tensor) and type(adj).__name__ == 'EdgeIndex' \
+        and hasattr(adj, 'as_tensor')
+
+
+def edge_index_hint(adj, edge_weight: Optional[Tensor] = None
+                    ) -> Optional[str]:
+    """``'src'`` / ``'dst'`` when ``adj`` is an undirected
+    ``EdgeIndex`` sorted by ``edge_index[0]`` / ``[1]`` and the graph is
+    unweighted: its normalized operator is then symmetric and its entries
+    come grouped by row, so the build needs neither a sort nor a symmetry
+    test nor any value read back; else None."""
+    if edge_weight is not None or not is_edge_index(adj) or \
+            not adj.is_undirected:
+        return None
+    return {'row': 'src', 'col': 'dst'}.get(adj.sort_order)
+
+
 def to_edge_index(adj, edge_weight: Optional[Tensor] = None,
                   num_nodes: Optional[int] = None
                   ) -> Tuple[Tensor, Optional[Tensor], Optional[int]]:
@@ -44,6 +68,22 @@ def to_edge_index(adj, edge_weight: Optional[Tensor] = None,
     graph input, validated. ``num_nodes`` is taken from the sparse matrix's
     size where there is one."""
     num_nodes = check_num_nodes(num_nodes)
+    if is_edge_index(adj):  # trusted metadata (module docstring)
+        size = adj.sparse_size()
+        if size[0] is not None and size[1] is not None and \
+                size[0] != size[1]:
+            raise ValueError(f"edge_index (EdgeIndex) must be square "
+                             f"(sparse_size={tuple(size)})")
+        stated = size[0] if size[0] is not None else size[1]
+        if stated is not None and num_nodes is not None and \
+                stated != num_nodes:
+            raise ValueError(f"edge_index (EdgeIndex) has sparse_size "
+                             f"{stated} but x has {num_nodes} rows")
+        plain = adj.as_tensor()
+        check_edge_index(plain, num_nodes, values=False)
+        check_edge_weight(edge_weight, plain.size(1))
+        return plain, edge_weight, num_nodes if num_nodes is not None \
+            else stated
     if is_sparse_tensor(adj) or is_torch_sparse_tensor(adj):
         if edge_weight is not None:
             raise ValueError("edge_weight must be None when the graph is "

@@ -283,7 +283,8 @@ def run_filter(x: Tensor, weight: Tensor, op: SparseOperator,
         # a sparse x is projected outside (dW by a sparse product); the op
         # gets the terms Z_k = X Θ_k as [N, K, F] and no weight
         K, C, F = weight.shape
-        x = project(x, cat_weights(weight)).view(-1, K, F)  # [N, K*F] -> [N, K, F]
+        x = project(x, cat_weights(weight)).view(-1, K, F)
+        # [N, K*F] -> [N, K, F]
         weight, order = None, 'project_first'
     op_t = op.t() if training else op  # the transpose only for backward
     return filter_call(x, weight, op, op_t, order, rec)
@@ -299,7 +300,8 @@ def _composed(op: SparseOperator, x: Tensor, weight: Tensor,
                         rec).view(x.shape)
     K, C, F = weight.shape
     if order == 'project_first' and batch_gemms(x, weight):
-        z = project(x, cat_weights(weight)).view(-1, K, F)  # [N, K*F] -> [N, K, F]
+        z = project(x, cat_weights(weight)).view(-1, K, F)
+        # [N, K*F] -> [N, K, F]
         y = clenshaw(op, z.transpose(0, 1).contiguous(), rec=rec)  # [K,N,F]
     elif order == 'project_first':
         y = clenshaw(op, lambda k: project_node_view(x, weight[k]), K, rec)

@@ -36,7 +36,7 @@ def to_csr(x: Tensor) -> Tensor:
         return x.to_sparse_csr()
 
 
-def _row_pointers(sorted_rows: Tensor, n: int) -> Tensor:
+def row_pointers(sorted_rows: Tensor, n: int) -> Tensor:
     """CSR row pointers ``[n + 1]`` of entries sorted by row: the running
     sum of the row counts (static shapes, traceable; one pass over the
     entries, cheaper than a search)."""
@@ -141,7 +141,7 @@ def csr_build(rows: Tensor, cols: Tensor, val: Tensor, num_nodes: int,
     del key
     idx_dtype = torch.int32 if max(n, col.numel()) <= _INT32_MAX \
         else torch.long
-    crow = _row_pointers(row, num_nodes).to(idx_dtype)
+    crow = row_pointers(row, num_nodes).to(idx_dtype)
     return crow, col.to(idx_dtype), val, info, values
 
 
@@ -336,7 +336,7 @@ def csr_transpose(crow: Tensor, col: Tensor, val: Tensor, num_nodes: int):
         return t_crow.to(crow.dtype), t_col.to(col.dtype), t_val
     sorted_col, perm = torch.sort(col, stable=True)
     rows = csr_rows(crow, col.numel())
-    return (_row_pointers(sorted_col, n).to(crow.dtype),
+    return (row_pointers(sorted_col, n).to(crow.dtype),
             rows[perm].to(col.dtype), val[perm])
 
 

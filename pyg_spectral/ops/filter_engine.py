@@ -138,7 +138,8 @@ def batch_gemms(x: Tensor, weight: Tensor) -> bool:
 
 
 def _terms_into(z: Tensor):
-    """``z_into`` of :func:`clenshaw_sum` for stacked terms ``z`` ``[N, K, w]``:
+    """``z_into`` of :func:`clenshaw_sum` for stacked terms ``z``
+    ``[N, K, w]``:
     ``Z_k + c buf`` read from the strided slice, in one pass."""
     return lambda k, buf, c: torch.add(z[:, k], buf, alpha=c, out=buf)
 
@@ -161,7 +162,8 @@ def _proj_into(x: Tensor, weight: Tensor):
 def _project_first(op, x: Tensor, weight: Tensor, rec=None) -> Tensor:
     K, C, F = weight.shape
     if batch_gemms(x, weight):
-        z = project(x, cat_weights(weight)).view(-1, K, F)  # [N, K*F] -> [N, K, F]
+        z = project(x, cat_weights(weight)).view(-1, K, F)
+        # [N, K*F] -> [N, K, F]
         return clenshaw_sum(op, lambda k: z[:, k].contiguous(), K, rec,
                          _terms_into(z))
     return clenshaw_sum(op, lambda k: project_node_view(x, weight[k]), K, rec,

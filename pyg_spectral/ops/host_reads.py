@@ -44,8 +44,10 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 #: aten ops that read values back to the host, or whose output size depends
 #: on data (a read on CUDA); ``repeat_interleave`` only without
-#: ``output_size``
-READ_OPS = frozenset({'_local_scalar_dense', 'item', 'nonzero',
+#: ``output_size``; and :meth:`HostChecks.read` itself (its transfer is
+#: one ``tolist``, which the dispatcher does not see on the CPU)
+READ_OPS = frozenset({'HostChecks.read', '_local_scalar_dense', 'item',
+                      'nonzero',
                       'unique_consecutive', '_unique2', 'unique_dim',
                       'masked_select', 'repeat_interleave', 'equal',
                       'allclose', 'is_nonzero'})
@@ -64,6 +66,14 @@ class CountReads(TorchDispatchMode):
         super().__init__()
         self.count = Counter()
 
+    def __enter__(self):
+        _COUNTERS.append(self)
+        return super().__enter__()
+
+    def __exit__(self, *exc):
+        _COUNTERS.remove(self)
+        return super().__exit__(*exc)
+
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         name = func.overloadpacket.__name__
         if name == 'repeat_interleave' and (kwargs or {}).get(
@@ -80,6 +90,9 @@ class CountReads(TorchDispatchMode):
 
     def host_tensors(self) -> dict:
         return self.of(HOST_TENSOR_OPS)
+
+
+_COUNTERS: list = []  # the active CountReads
 
 
 def build_mode(*tensors) -> str:
@@ -168,6 +181,8 @@ class HostChecks:
         self._scalars, self._tests = [], []
         if not scalars:
             return []
+        for counter in _COUNTERS:
+            counter.count['HostChecks.read'] += 1
         values = torch.stack([s.detach().reshape(()).to(torch.float64)
                               for s in scalars]).tolist()
         for i, n, test in tests:

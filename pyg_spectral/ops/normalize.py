@@ -29,10 +29,10 @@ from typing import NamedTuple, Optional, Tuple, Union
 import torch
 from torch import Tensor
 
-from .adjacency import infer_num_nodes, to_edge_index
+from .adjacency import edge_index_hint, infer_num_nodes, to_edge_index
 from .host_reads import (build_mode, keep_shapes, one_read, pending_checks,
                          tracing)
-from .csr import csr_build
+from .csr import _INT32_MAX, csr_build, row_pointers
 from .ordering import METHODS, locality_order, permute_graph
 from .operator import SparseOperator
 from .operator_data import Diag
@@ -79,7 +79,8 @@ def laplacian_terms(edge_index: Tensor, edge_weight: Optional[Tensor],
     deg = w.new_zeros(num_nodes).index_add(0, src, w)
     if normalization is None:
         return src, dst, w, deg
-    check_nonnegative_degree(deg, repr(normalization))
+    if edge_weight is not None:  # unit weights: no negative degree
+        check_nonnegative_degree(deg, repr(normalization))
     if normalization == 'sym':
         dinv = _inv_pow(deg, -0.5)
         p = w * (dinv[src] * dinv[dst])  # exactly symmetric in (src, dst)
@@ -140,6 +141,9 @@ def _from_entries(e: 'Entries', meta: dict) -> SparseOperator:
     src, dst, val, diag = e.src, e.dst, e.val, e.diag
     rows, cols = (dst, src) if e.flow == 'source_to_target' else (src, dst)
     meta = dict(meta)
+    side = meta.pop('presorted', None)
+    if side is not None and not keep_shapes(src, val):
+        return _presorted(e, side, diag, meta)
     if keep_shapes(src, val):
         if isinstance(diag, float) and diag == 0.0:
             diag = None  # no axpy
@@ -170,6 +174,23 @@ def _from_entries(e: 'Entries', meta: dict) -> SparseOperator:
         diag = None  # no axpy
     return SparseOperator(crow, col, val, diag, e.num_nodes, meta=meta,
                           **info)
+
+
+def _presorted(e: 'Entries', side: str, diag, meta: dict) -> SparseOperator:
+    """The operator of a symmetric ``e`` whose entries come grouped by
+    ``side`` (``'src'`` or ``'dst'``; :func:`~.adjacency.edge_index_hint`):
+    the CSR arrays in the input's order, rows the sorted side (the operator
+    is its own transpose, so either side may be the rows), self-loops as
+    entries of weight 0 and duplicates kept (the kernels sum them), as a
+    traced build; no sort, no symmetry test, nothing read back."""
+    rows, cols = (e.src, e.dst) if side == 'src' else (e.dst, e.src)
+    idx = torch.int32 if max(e.num_nodes, cols.numel()) <= _INT32_MAX \
+        else torch.long
+    if isinstance(diag, float) and diag == 0.0:
+        diag = None  # no axpy
+    return SparseOperator(row_pointers(rows, e.num_nodes).to(idx),
+                          cols.to(idx), e.val, diag, e.num_nodes, meta=meta,
+                          symmetric=True)
 
 
 class Entries(NamedTuple):
@@ -223,6 +244,7 @@ def laplacian_entries(edge_index, edge_weight: Optional[Tensor] = None,
     :func:`laplacian_operator`)."""
     check_normalization(normalization)
     check_flow(flow)
+    hint = edge_index_hint(edge_index, edge_weight)
     edge_index, edge_weight, num_nodes = to_edge_index(
         edge_index, edge_weight, num_nodes)
     n = infer_num_nodes(edge_index, num_nodes)
@@ -258,6 +280,9 @@ def laplacian_entries(edge_index, edge_weight: Optional[Tensor] = None,
                 flow=flow)
     if isinstance(lam, Tensor) and not lam.dim() and not tracing(lam):
         meta['lambda_max'] = lam  # read by the build (_from_entries)
+    if hint is not None and normalization != 'rw' and \
+            not isinstance(lam, Tensor):  # symmetric, nothing to read
+        meta['presorted'] = hint
 
     if isinstance(lam, Tensor):  # per graph, or a traced / queued scalar
         # (a batch index out of range raises with the queued checks)
@@ -358,6 +383,7 @@ def gcn_entries(edge_index, edge_weight: Optional[Tensor] = None,
     :func:`gcn_operator`)."""
     check_flow(flow)
     rho = check_rho(rho)
+    hint = edge_index_hint(edge_index, edge_weight) if rho == 0.5 else None
     edge_index, edge_weight, num_nodes = to_edge_index(
         edge_index, edge_weight, num_nodes)
     n = infer_num_nodes(edge_index, num_nodes)
@@ -371,6 +397,8 @@ def gcn_entries(edge_index, edge_weight: Optional[Tensor] = None,
         if edge_weight is None else edge_weight.to(dtype)
     meta = dict(kind='gcn', improved=improved, add_self_loops=add_self_loops,
                 normalize=normalize, flow=flow, rho=rho)
+    if hint is not None:  # symmetric, nothing to read (_from_entries)
+        meta['presorted'] = hint
     if add_self_loops:
         # add_remaining_self_loops: existing loops leave the edge list and
         # keep their weight as the diagonal; the other nodes get `fill`
@@ -392,7 +420,8 @@ def gcn_entries(edge_index, edge_weight: Optional[Tensor] = None,
         return Entries(src, dst, w, loop_w, n, flow, meta, add_self_loops)
     target = dst if flow == 'source_to_target' else src
     deg = deg.index_add(0, target, w)
-    check_nonnegative_degree(deg, 'GCN')
+    if edge_weight is not None:  # unit weights: no negative degree
+        check_nonnegative_degree(deg, 'GCN')
     if rho == 0.5:
         dinv = _inv_pow(deg, -0.5)
         val = w * (dinv[src] * dinv[dst])  # exactly symmetric in (src, dst)

@@ -66,7 +66,10 @@ def check_num_nodes(num_nodes) -> Optional[int]:
     return int(num_nodes)
 
 
-def check_edge_index(edge_index: Tensor, num_nodes: Optional[int]) -> None:
+def check_edge_index(edge_index: Tensor, num_nodes: Optional[int],
+                     values: bool = True) -> None:
+    """Kind, dtype and shape; with ``values`` also the index range (a
+    queued read, :mod:`.host_reads`)."""
     if not isinstance(edge_index, Tensor):
         raise TypeError(f"edge_index must be a Tensor "
                         f"(got {type(edge_index).__name__})")
@@ -77,7 +80,7 @@ def check_edge_index(edge_index: Tensor, num_nodes: Optional[int]) -> None:
     if edge_index.dim() != 2 or edge_index.size(0) != 2:
         raise ValueError(f"edge_index must have shape [2, num_edges] "
                          f"(got {list(edge_index.shape)})")
-    if edge_index.numel() > 0 and not tracing(edge_index):
+    if values and edge_index.numel() > 0 and not tracing(edge_index):
         def test(lo, hi):
             if lo < 0:
                 raise ValueError(f"edge_index contains a negative node "
@@ -173,7 +176,9 @@ def check_nonnegative_degree(deg: Tensor, normalization: str) -> None:
     """Degree normalization (``d^{-1/2}``, ``d^{-1}``) is undefined for a
     negative weighted degree."""
     if deg.numel() and not tracing(deg):
-        i = (deg < 0).to(torch.uint8).argmax()  # the first negative, if any
+        # the most negative degree and its node, as device scalars (no
+        # indexing by a tensor: that would read the index back at once)
+        i, lowest = deg.argmin(), deg.min()
 
         def test(i, value):
             if value < 0:
@@ -182,7 +187,7 @@ def check_nonnegative_degree(deg: Tensor, normalization: str) -> None:
                     f"({value:.4g}); {normalization} normalization is "
                     f"undefined for it (use non-negative weights or "
                     f"normalization=None)")
-        check_values([i, deg[i]], test)
+        check_values([i, lowest], test)
 
 
 def check_lambda_max(lambda_max, num_graphs: Optional[int] = None) -> None:
