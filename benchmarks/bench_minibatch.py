@@ -4,11 +4,15 @@ same weights (PyG's state dict loaded into ours; outputs compared first).
 Workloads (fwd + bwd + Adam per step, warm-up first, median of repeats, ours
 and PyG alternating):
 
-* ``gc128``: graph classification, a new disjoint batch every step: 128
-  random undirected graphs of 10-40 nodes (mean degree ~4, coalesced), 32
-  features, 3 conv layers of width 64 + mean pool + Linear.
-* ``gc64x75``: the same with 64 graphs of 75 nodes (MNIST-superpixel size,
-  8 nearest-neighbour-like edges per node).
+* ``gc128``: graph classification, a new disjoint batch every step from
+  PyG's ``DataLoader`` over a dataset of small graphs: 128 random
+  undirected graphs of 10-40 nodes (mean degree ~4, coalesced), 32
+  features, 3 conv layers of width 64 + mean pool + Linear;
+  ``gc128-EdgeIndex``: the same graphs as ``EdgeIndex`` objects that state
+  their sort order and symmetry (the loader keeps both).
+* ``gc256x10-20``: 256 graphs of 10-20 nodes; ``gc64x75``: 64 graphs of 75
+  nodes (MNIST-superpixel size, 8 nearest-neighbour-like edges per node);
+  ``gc32x200-400``: 32 graphs of 200-400 nodes (degree 6).
 * ``neighbor``: node classification on 2-hop subgraphs (fan-out [10, 10],
   1024 seeds) of a 1M-node random graph (mean degree 10), sampled before
   timing by PyG's ``NeighborLoader`` (or, where it cannot run -- no
@@ -53,18 +57,28 @@ def _undirected(n, m, g):
     return coalesce(torch.cat([ei, ei.flip(0)], 1), num_nodes=n)
 
 
-def graph_batches(num, B, lo, hi, deg, F, seed):
-    from torch_geometric.data import Batch, Data
+def graph_batches(num, B, lo, hi, deg, F, seed, edge_index_cls=False):
+    """``num`` batches of ``B`` random graphs (``lo``-``hi`` nodes, mean
+    degree ``deg``) from PyG's ``DataLoader`` over a dataset of ``Data``,
+    as users write it; ``edge_index_cls``: each graph's ``edge_index`` an
+    ``EdgeIndex`` that states its order (coalesced: sorted by row) and
+    symmetry, which the loader's collation keeps."""
+    from torch_geometric import EdgeIndex
+    from torch_geometric.data import Data
+    from torch_geometric.loader import DataLoader
     g = torch.Generator().manual_seed(seed)
-    out = []
+    dataset = []
     for _ in range(num):
         sizes = torch.randint(lo, hi + 1, (B, ), generator=g).tolist()
-        out.append(Batch.from_data_list([
-            Data(x=torch.randn(n, F, generator=g),
-                 edge_index=_undirected(n, n * deg // 2, g), num_nodes=n,
-                 y=torch.randint(0, 10, (1, ), generator=g))
-            for n in sizes]))
-    return out
+        for n in sizes:
+            ei = _undirected(n, n * deg // 2, g)
+            if edge_index_cls:
+                ei = EdgeIndex(ei, sparse_size=(n, n), sort_order='row',
+                               is_undirected=True)
+            dataset.append(Data(x=torch.randn(n, F, generator=g),
+                                edge_index=ei, num_nodes=n,
+                                y=torch.randint(0, 10, (1, ), generator=g)))
+    return list(DataLoader(dataset, batch_size=B, shuffle=False))
 
 
 def neighbor_batches(num, n=1_000_000, deg=10, F=64, seed=0,
@@ -300,6 +314,9 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--device', default='cpu')
     p.add_argument('--quick', action='store_true', help='few steps')
+    p.add_argument('--workloads', nargs='+', default=[
+        'gc128', 'gc128-EdgeIndex', 'gc256x10-20', 'gc64x75',
+        'gc32x200-400', 'neighbor', 'cora'])
     p.add_argument('--out', default=os.path.join(
         os.path.dirname(__file__), 'results', 'minibatch'))
     args = p.parse_args()
@@ -307,17 +324,29 @@ def main():
     steps = 5 if args.quick else 20
     repeats = 3 if args.quick else 5
     rows, steps_ = [], []
-    work = [('gc128', graph_batches(steps, 128, 10, 40, 4, 32, 0),
-             [32, 64, 64, 64], 10, True),
-            ('gc64x75', graph_batches(steps, 64, 75, 75, 8, 32, 1),
-             [32, 64, 64, 64], 10, True)]
-    nb, sampler = neighbor_batches(steps)
-    print(f'neighbor subgraphs: {sampler}, mean '
-          f'{statistics.mean(b.num_nodes for b in nb):.0f} nodes / '
-          f'{statistics.mean(b.edge_index.size(1) for b in nb):.0f} edges',
-          flush=True)
-    work.append(('neighbor', nb, [64, 64, 64], 10, False))
-    c = cora(dev)
+    wanted = set(args.workloads)
+    gc = [32, 64, 64, 64]
+    shapes = {  # name: (graphs per batch, nodes lo-hi, degree, EdgeIndex,
+        #               seed: gc128-EdgeIndex has gc128's graphs)
+        'gc128': (128, 10, 40, 4, False, 0),
+        'gc128-EdgeIndex': (128, 10, 40, 4, True, 0),
+        'gc256x10-20': (256, 10, 20, 4, False, 2),
+        'gc64x75': (64, 75, 75, 8, False, 1),
+        'gc32x200-400': (32, 200, 400, 6, False, 3),
+    }
+    work = [(name, graph_batches(steps, B, lo, hi, deg, 32, seed, cls), gc,
+             10, True)
+            for name, (B, lo, hi, deg, cls, seed) in shapes.items()
+            if name in wanted]
+    sampler = '-'
+    if 'neighbor' in wanted:
+        nb, sampler = neighbor_batches(steps)
+        print(f'neighbor subgraphs: {sampler}, mean '
+              f'{statistics.mean(b.num_nodes for b in nb):.0f} nodes / '
+              f'{statistics.mean(b.edge_index.size(1) for b in nb):.0f} '
+              f'edges', flush=True)
+        work.append(('neighbor', nb, [64, 64, 64], 10, False))
+    c = cora(dev) if 'cora' in wanted else None
     if c is not None:
         work.append(('cora', [c] * steps, [c.num_features, 16, 16], 7,
                      False))
@@ -349,11 +378,13 @@ def main():
             f'One step = forward + backward + Adam on a graph the step has '
             f'not seen (a new batch); ours and PyG alternate, same batches '
             f'and weights; median of {repeats} passes over {steps} batches '
-            f'after a warm-up pass. Neighbor subgraphs: {sampler}. Host '
-            f'reads: ops that read a value back to the host in one '
-            f'new-graph forward + backward (a `TorchDispatchMode` count; '
-            f'PyG\'s boolean-mask indexing syncs on CUDA but is not counted '
-            f'on the CPU). Peak: one new-graph step above its inputs.\n\n')
+            f'after a warm-up pass. Graph batches: PyG\'s DataLoader. '
+            f'Neighbor subgraphs: {sampler}. Host reads: reads of values '
+            f'back to the host in one new-graph forward + backward '
+            f'(`pyg_spectral.ops.host_reads.CountReads`: the aten ops that '
+            f'read, and the operator build\'s one read; PyG\'s boolean-mask '
+            f'indexing syncs on CUDA but is not counted on the CPU). Peak: '
+            f'one new-graph step above its inputs.\n\n')
     md = head + '\n'.join(lines) + '\n'
     print(md)
     if not args.quick or args.out:
