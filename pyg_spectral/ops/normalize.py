@@ -30,7 +30,7 @@ import torch
 from torch import Tensor
 
 from .adjacency import edge_index_hint, infer_num_nodes, to_edge_index
-from .host_reads import (build_mode, keep_shapes, one_read, pending_checks,
+from .host_reads import (build_mode, keep_shapes, one_read,
                          tracing)
 from .csr import _INT32_MAX, csr_build, row_pointers
 from .ordering import METHODS, locality_order, permute_graph
@@ -253,7 +253,7 @@ def laplacian_entries(edge_index, edge_weight: Optional[Tensor] = None,
     if batch is not None and batch.numel() and not tracing(batch) and \
             isinstance(lambda_max, Tensor) and lambda_max.numel() > 1:
         num_graphs = batch.max() + 1
-        if pending_checks() is None:
+        if build_mode(batch) == 'eager':  # else a queued value
             num_graphs = int(num_graphs)
     check_lambda_max(lambda_max, num_graphs)
     if dtype is None:
@@ -266,7 +266,7 @@ def laplacian_entries(edge_index, edge_weight: Optional[Tensor] = None,
     if isinstance(lam, Tensor):
         lam = lam.to(device=p.device, dtype=dtype)
         if lam.numel() == 1:
-            lam = lam.reshape(()) if tracing(lam) or pending_checks() \
+            lam = lam.reshape(()) if build_mode(lam) != 'eager' \
                 else float(lam.reshape(()))
         elif batch is None:
             raise ValueError(f"lambda_max has {lam.numel()} entries (one "
