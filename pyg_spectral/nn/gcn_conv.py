@@ -244,8 +244,13 @@ class GCNConv(MessagePassing):
     def _fused(self, x: Tensor, op: SparseOperator) -> Tensor:
         """``S x W`` for ``x`` ``[N, C]`` or ``[N, M, C]``, propagating in
         the smaller width."""
-        w = self.lin.weight.t()  # [C, F]
-        C, F = w.shape
+        W = self.lin.weight  # [F, C]
+        F, C = W.shape
+        if x.dim() == 2 and x.layout == torch.strided:  # [N, C]: no views
+            if F < C:
+                return op.matmul(torch.nn.functional.linear(x, W))
+            return torch.nn.functional.linear(op.matmul(x), W)
+        w = W.t()  # [C, F]
         n = x.size(0)
         if x.layout != torch.strided:  # sparse [N, C]
             return op.matmul(project(x, w))

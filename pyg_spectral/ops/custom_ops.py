@@ -353,8 +353,9 @@ class _SpmmFn(_Function):
         if ctx.needs_input_grad[0] and _legacy_batched(grad):
             gx = spmm_op(grad, None, *ctx.op_t.arrays(),
                          *ctx.op.arrays()[:3], ctx.alpha, 0.0)
-        elif ctx.needs_input_grad[0]:  # alpha S^T G, itself differentiable
-            gx = _SpmmFn.apply(grad, None, ctx.op_t, ctx.op, ctx.alpha, 0.0)
+        elif ctx.needs_input_grad[0]:  # alpha S^T G (differentiable under
+            # create_graph; else the kernel itself, as spmm_call decides)
+            gx = spmm_call(grad, None, ctx.op_t, ctx.op, ctx.alpha, 0.0)
         if ctx.needs_input_grad[1]:
             gz = grad * ctx.beta
         return gx, gz, None, None, None, None
@@ -386,4 +387,9 @@ def spmm_call(x: Tensor, z: Optional[Tensor], op, op_t, alpha: float,
     need gradients (only its formula has them)."""
     if op.requires_grad or in_graph(x, z, op.val):
         return spmm_op(x, z, *op.arrays(), *op_t.arrays()[:3], alpha, beta)
+    if not torch._C._are_functorch_transforms_active() and (
+            not torch.is_grad_enabled() or not (
+                x.requires_grad or (z is not None and z.requires_grad))):
+        with _no_autocast(x):  # nothing to differentiate: the kernel
+            return kernel(op, x, alpha, z, beta)
     return _SpmmFn.apply(x, z, op, op_t, alpha, beta)
