@@ -34,6 +34,7 @@ from __future__ import annotations
 import json
 import mmap
 import os
+import warnings
 from typing import List, Optional, Sequence, Union
 
 import numpy as np
@@ -126,7 +127,8 @@ def precompute_terms(x: Tensor, op: SparseOperator, K: int,
                      basis: str = 'chebyshev', a: float = 0.0,
                      b: float = 0.0, *, budget: Optional[int] = None,
                      path: Optional[str] = None,
-                     dtype: Optional[torch.dtype] = None) -> TermStore:
+                     dtype: Optional[torch.dtype] = None,
+                     x_chunk=None) -> TermStore:
     r"""Computes :math:`P_k(\mathbf{S})\mathbf{X}` for ``k < K`` (``K``
     terms, :func:`~pyg_spectral.ops.recurrence`'s convention; a layer of
     order ``K`` needs ``K + 1``) column block by column block.
@@ -143,11 +145,17 @@ def precompute_terms(x: Tensor, op: SparseOperator, K: int,
             itself exceeds ``budget``).
         dtype: storage dtype (default ``x``'s; ``torch.float16`` halves the
             disk footprint, the recurrence still runs in ``x``'s dtype).
+        x_chunk: deprecated and ignored (``budget`` sets the column
+            blocks); a ``DeprecationWarning`` when given.
 
     The recurrence runs on ``op``'s device (a CUDA operator with ``x`` on
     the host or on disk works: each column block is moved over); the terms
     are stored on the host, in RAM or on disk.
     """
+    if x_chunk is not None:
+        warnings.warn("precompute_terms(x_chunk=...) is deprecated and "
+                      "ignored: budget sets the column blocks",
+                      DeprecationWarning, stacklevel=2)
     check_K(K)
     n, C = x.shape
     work = torch.float32 if isinstance(x, np.ndarray) else x.dtype

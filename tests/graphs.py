@@ -145,3 +145,14 @@ def run_ddp_example(*args, timeout=300):
                     + err.strip().splitlines()[0])
     assert proc.returncode == 0, out + err
     assert 'OK' in out.splitlines()[-1]
+
+
+def perturbed(layer, seed=0, scale=0.3):
+    """``layer`` with every parameter moved by ``scale`` times a seeded
+    normal draw (away from the initialization, where many filters are
+    trivially the identity)."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in layer.parameters():
+            p.add_(scale * torch.randn(p.shape, generator=g, dtype=p.dtype))
+    return layer

@@ -60,3 +60,23 @@ def test_docstring_examples_run():
                 ran += 1
     assert ran >= 10
     assert runner.failures == 0, f'{runner.failures} example(s) failed'
+
+
+def test_every_layer_has_args_shapes_and_an_example():
+    """PyG's docstring shape for every public module class of
+    pyg_spectral.nn: Args, Shapes and a runnable example (the abstract
+    bases PolyConv and ResponseConv excepted)."""
+    import torch
+
+    import pyg_spectral.nn as nn
+    missing = []
+    for name in nn.__all__:
+        obj = getattr(nn, name)
+        if not (isinstance(obj, type) and issubclass(obj, torch.nn.Module)) \
+                or name in ('PolyConv', 'ResponseConv'):
+            continue
+        doc = obj.__doc__ or ''
+        for part in ('Args:', 'Shapes:', '>>> '):
+            if part not in doc:
+                missing.append(f'{name}: {part}')
+    assert not missing, missing

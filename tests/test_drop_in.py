@@ -1,8 +1,9 @@
 """Everything PyG does *through* MessagePassing works with our layers, with
 PyG's own layers (same weights) as the oracle: explainers, edge masks,
 hooks, decomposed_layers, aggr, static graphs, flow, submodules, the cache
-attributes, annotations, TorchScript's error, batched backward.
-``patch()``: tests/test_patch.py; STConv's signature: tests/test_stgcn.py."""
+attributes, annotations, batched backward. ``patch()``:
+tests/test_patch.py; TorchScript: tests/test_torchscript.py; STConv's
+signature: tests/test_stgcn.py."""
 import inspect
 
 import pytest
@@ -447,13 +448,6 @@ def test_forward_annotations_as_pyg():
             supports_sparse_tensor
         assert supports_sparse_tensor('GCNConv')
         assert supports_sparse_tensor('ChebConv')
-
-
-@pytest.mark.parametrize('cls', [ours.ChebConv, ours.GCNConv])
-def test_torchscript_raises_naming_alternatives(cls):
-    conv = cls(4, 4, 2) if cls is ours.ChebConv else cls(4, 4)
-    with pytest.raises(TypeError, match='torch.compile.*torch.export'):
-        torch.jit.script(conv)
 
 
 # -- batched backward: the legacy vmap of torch.autograd.functional --------

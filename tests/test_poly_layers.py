@@ -9,7 +9,8 @@ import torch
 import torch.nn.functional as F
 
 from graphs import (batch_of_graphs, dense_gcn_operator,
-                    dense_laplacian_operator, random_graph, rel_err)
+                    dense_laplacian_operator, perturbed, random_graph,
+                    rel_err)
 from pyg_spectral.nn import BernConv, ChebIIConv, GPRConv, JacobiConv
 from pyg_spectral.ops.bases import (bernstein_to_chebyshev,
                                     chebyshev_interpolation, chebyshev_nodes)
@@ -111,12 +112,7 @@ def _operator(kind, ei, w, n, flow='source_to_target'):
                               add_self_loops=kind == 'gcn')
 
 
-def _perturbed(layer, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for p in layer.parameters():
-            p.add_(0.3 * torch.randn(p.shape, generator=g, dtype=p.dtype))
-    return layer
+_perturbed = perturbed
 
 
 def _reference(layer, S, x):
@@ -462,3 +458,26 @@ def test_repr_and_state_dict_names():
     for layer in (GPRConv(), ChebIIConv(), BernConv()):
         assert list(layer.state_dict()) == ['temp']  # the authors' name
     assert set(JacobiConv(3).state_dict()) == {'alphas', 'comb_weight'}
+
+
+# -- the timing baselines of the reproductions, against the same oracles ---
+@pytest.mark.parametrize('name', list(LAYERS))
+def test_reference_props_equal_the_dense_reference(name):
+    """reproduce/reference_props.py (the authors' propagate-K-times filters
+    the reproductions time) computes the papers' filters: equal to the
+    dense float64 references above, on an undirected graph."""
+    from pyg_spectral.reproduce import reference_props as rp
+    n, K = 25, 6
+    ei, _ = random_graph(n, 80, directed=False, weighted=False, seed=9)
+    layer = _make(name, K)
+    make = {'GPRConv': lambda: rp.GPRPropRef(K),
+            'ChebIIConv': lambda: rp.ChebIIPropRef(K),
+            'BernConv': lambda: rp.BernPropRef(K)}.get(
+        type(layer).__name__,
+        lambda: rp.JacobiPropRef(C, K, a=layer.a, b=layer.b,
+                                 alpha=layer.alpha))
+    ref = make().double()
+    ref.load_state_dict(layer.state_dict(), strict=False)
+    x = torch.randn(n, C, dtype=D)
+    S = _paper_operator(layer, ei, None, n)
+    assert rel_err(ref(x, ei), _reference(layer, S, x)) < 1e-12

@@ -146,3 +146,15 @@ def test_ddp_decoupled_equals_single_process():
     DataLoader with a DistributedSampler: 2 gloo processes == one."""
     run_ddp_example('--model', 'decoupled', '--world-size', '2', '--steps',
                     '3')
+
+
+def test_x_chunk_is_deprecated_and_ignored():
+    from pyg_spectral.ops import gcn_operator
+    from pyg_spectral.precompute import precompute_terms
+    ei = torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]])
+    x = torch.randn(3, 4)
+    op = gcn_operator(ei, None, 3)
+    with pytest.warns(DeprecationWarning, match='x_chunk'):
+        a = precompute_terms(x, op, 3, x_chunk=2)
+    b = precompute_terms(x, op, 3)
+    assert torch.equal(a[[0, 1, 2]], b[[0, 1, 2]])

@@ -11,7 +11,8 @@ import pytest
 import torch
 import torch_geometric.nn as pygnn
 
-from graphs import dense_adj, dense_laplacian_operator, random_graph, rel_err
+from graphs import (dense_adj, dense_laplacian_operator, perturbed,
+                    random_graph, rel_err)
 from pyg_spectral.nn import (FILTERS, APPNP, AdaConv,  # noqa: F401 (by name)
                              FavardConv, FilterBank, FixedConv, HornerConv,
                              LegendreConv, SGConv, ShiftConv, SSGConv,
@@ -193,12 +194,7 @@ def test_every_registered_filter_has_a_closed_form_here():
     assert set(SPECS) == set(FILTERS)
 
 
-def _perturbed(layer, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for p in layer.parameters():
-            p.add_(0.3 * torch.randn(p.shape, generator=g, dtype=p.dtype))
-    return layer
+_perturbed = perturbed
 
 
 def _layer(name, seed=0, **over):

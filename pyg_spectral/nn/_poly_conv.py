@@ -169,15 +169,21 @@ class PolyConv(MessagePassing):
             coef = coef.unsqueeze(1)  # [K+1] -> [K+1, 1]
         return (terms * coef).sum(-2)  # [B, K+1, C] -> [B, C]
 
-    @checked_forward
-    def forward(self, x: Tensor, edge_index: Adj,
-                edge_weight: OptTensor = None) -> Tensor:
+    def checked_input(self, x: Tensor, edge_index: Adj):
+        """``(x, node axis)`` after the checks every filter's forward
+        runs (flow, layout, dtype and device; a sparse ``x`` made dense:
+        the output is dense anyway)."""
         check_layer_flow(self, edge_index)
         check_input(self, x, _DIMS, '[*, num_nodes, channels]',
                     self.channels)
-        if x.layout != torch.strided:  # the filter's output is dense anyway
+        if x.layout != torch.strided:
             x = x.to_dense()
-        nd = node_axis(self, x)
+        return x, node_axis(self, x)
+
+    @checked_forward
+    def forward(self, x: Tensor, edge_index: Adj,
+                edge_weight: OptTensor = None) -> Tensor:
+        x, nd = self.checked_input(x, edge_index)
         coef = self.coefficients()
         if coef.dim() == 1:
             coef = coef.unsqueeze(1)  # [K+1] -> [K+1, 1]

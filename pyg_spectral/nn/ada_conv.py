@@ -34,6 +34,13 @@ class AdaConv(ResponseConv):
         **input:** ``x`` ``[*, N, channels]``, ``edge_index`` (as
         :class:`ChebConv`), ``edge_weight`` ``[E]``;
         **output:** ``[*, N, channels]``.
+
+    Example:
+        >>> import torch
+        >>> edge_index = torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]])
+        >>> from pyg_spectral.nn import AdaConv
+        >>> AdaConv(5, K=4)(torch.randn(3, 5), edge_index).shape
+        torch.Size([3, 5])
     """
     graph = 'laplacian'
 

@@ -4,9 +4,8 @@ from torch import Tensor
 from torch_geometric.typing import Adj, OptTensor
 
 from ..ops.validation import check_int, check_probability
-from ._checks import check_input, checked_forward
-from ._message_passing import check_layer_flow, node_axis
-from ._poly_conv import _DIMS, PolyConv
+from ._checks import checked_forward
+from ._poly_conv import PolyConv
 
 
 class APPNP(PolyConv):
@@ -44,6 +43,13 @@ class APPNP(PolyConv):
         **input:** ``x`` ``[*, N, C]``, ``edge_index`` (as
         :class:`ChebConv`), ``edge_weight`` ``[E]``;
         **output:** ``[*, N, C]``.
+
+    Example:
+        >>> import torch
+        >>> edge_index = torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]])
+        >>> from pyg_spectral.nn import APPNP
+        >>> APPNP(K=10, alpha=0.1)(torch.randn(3, 5), edge_index).shape
+        torch.Size([3, 5])
     """
     basis = 'monomial'
 
@@ -74,12 +80,8 @@ class APPNP(PolyConv):
         return super().forward(x, edge_index, edge_weight)
 
     def _with_edge_dropout(self, x, edge_index, edge_weight) -> Tensor:
-        check_layer_flow(self, edge_index)
-        check_input(self, x, _DIMS, '[*, num_nodes, channels]')
-        if x.layout != torch.strided:
-            x = x.to_dense()
-        ei, norm = self._entries(x, node_axis(self, x), edge_index,
-                                 edge_weight).edge_list()
+        x, nd = self.checked_input(x, edge_index)
+        ei, norm = self._entries(x, nd, edge_index, edge_weight).edge_list()
         h = x
         for _ in range(self.K):  # PyG drops from the last iteration's
             norm = F.dropout(norm, p=self.dropout)  # weights (compounding)

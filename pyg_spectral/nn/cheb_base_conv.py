@@ -32,6 +32,13 @@ class ChebBaseConv(PolyConv):
         **input:** ``x`` ``[*, N, C]``, ``edge_index`` (as
         :class:`ChebConv`), ``edge_weight`` ``[E]``;
         **output:** ``[*, N, C]``.
+
+    Example:
+        >>> import torch
+        >>> edge_index = torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]])
+        >>> from pyg_spectral.nn import ChebBaseConv
+        >>> ChebBaseConv(K=10, alpha=1.0)(torch.randn(3, 5), edge_index).shape
+        torch.Size([3, 5])
     """
     basis = 'chebyshev'
     graph = 'laplacian'

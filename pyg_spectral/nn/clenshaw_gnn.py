@@ -45,6 +45,15 @@ class HornerConv(ResponseConv):
         **input:** ``x`` ``[*, N, C]``, ``edge_index`` (as
         :class:`ChebConv`), ``edge_weight`` ``[E]``;
         **output:** ``[*, N, C]``.
+
+    Example:
+        >>> import torch
+        >>> edge_index = torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]])
+        >>> from pyg_spectral.nn import HornerConv
+        >>> conv = HornerConv(K=10)  # the identity at initialization
+        >>> x = torch.randn(3, 5)
+        >>> torch.allclose(conv(x, edge_index), x, atol=1e-6)
+        True
     """
     graph = 'gcn'
 
@@ -106,6 +115,13 @@ class ClenshawConv(HornerConv):
         **input:** ``x`` ``[*, N, C]``, ``edge_index`` (as
         :class:`ChebConv`), ``edge_weight`` ``[E]``;
         **output:** ``[*, N, C]``.
+
+    Example:
+        >>> import torch
+        >>> edge_index = torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]])
+        >>> from pyg_spectral.nn import ClenshawConv
+        >>> ClenshawConv(K=10)(torch.randn(3, 5), edge_index).shape
+        torch.Size([3, 5])
     """
 
     def _step(self, t: Tensor, u1: Tensor, u2: Tensor) -> Tensor:

@@ -30,6 +30,15 @@ class Decoupled(torch.nn.Module):
 
     Shapes:
         ``terms`` ``[B, K+1, C]`` -> ``mlp([B, C])``.
+
+    Example:
+        >>> import torch
+        >>> edge_index = torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]])
+        >>> from pyg_spectral.nn import ChebIIConv, Decoupled
+        >>> conv = ChebIIConv(K=4)
+        >>> terms = conv.precompute(torch.randn(3, 5), edge_index)[[0, 1, 2]]
+        >>> Decoupled(conv, torch.nn.Linear(5, 2))(terms).shape
+        torch.Size([3, 2])
     """
 
     def __init__(self, conv: PolyConv, mlp: Optional[torch.nn.Module] = None):

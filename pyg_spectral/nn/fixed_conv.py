@@ -35,6 +35,14 @@ class FixedConv(PolyConv):
         **input:** ``x`` ``[*, N, C]``, ``edge_index`` (as
         :class:`ChebConv`), ``edge_weight`` ``[E]``;
         **output:** ``[*, N, C]``.
+
+    Example:
+        >>> import torch
+        >>> edge_index = torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]])
+        >>> from pyg_spectral.nn import FixedConv
+        >>> conv = FixedConv(K=10, scheme='hk', param=2.0)
+        >>> conv(torch.randn(3, 5), edge_index).shape
+        torch.Size([3, 5])
     """
     basis = 'monomial'
     graph = 'gcn'
@@ -65,6 +73,17 @@ class HeatKernelConv(FixedConv):
         K (int): Truncation order (default 10).
         t (float): Diffusion time :math:`t \geq 0` (default 1).
         **kwargs: As :class:`FixedConv`.
+
+    Shapes:
+        **input:** ``x`` ``[*, N, C]``, ``edge_index``, ``edge_weight``
+        ``[E]``; **output:** ``[*, N, C]``.
+
+    Example:
+        >>> import torch
+        >>> edge_index = torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]])
+        >>> from pyg_spectral.nn import HeatKernelConv
+        >>> HeatKernelConv(K=10, t=2.0)(torch.randn(3, 5), edge_index).shape
+        torch.Size([3, 5])
     """
 
     def __init__(self, K: int = 10, t: float = 1.0, **kwargs):
@@ -86,6 +105,17 @@ class PPRConv(FixedConv):
         K (int): Truncation order (default 10).
         alpha (float): Teleport probability in :math:`[0, 1]` (default 0.1).
         **kwargs: As :class:`FixedConv`.
+
+    Shapes:
+        **input:** ``x`` ``[*, N, C]``, ``edge_index``, ``edge_weight``
+        ``[E]``; **output:** ``[*, N, C]``.
+
+    Example:
+        >>> import torch
+        >>> edge_index = torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]])
+        >>> from pyg_spectral.nn import PPRConv
+        >>> PPRConv(K=10, alpha=0.1)(torch.randn(3, 5), edge_index).shape
+        torch.Size([3, 5])
     """
 
     def __init__(self, K: int = 10, alpha: float = 0.1, **kwargs):

@@ -23,6 +23,14 @@ class GraphPool(torch.nn.Module):
     Shapes:
         **input:** ``x`` with ``N`` nodes on ``node_dim``;
         **output:** the same with ``cluster.max() + 1`` nodes.
+
+    Example:
+        >>> import torch
+        >>> from pyg_spectral.nn import GraphPool
+        >>> pool = GraphPool(torch.tensor([0, 0, 1]), 'max')
+        >>> pool(torch.tensor([[[1.0], [3.0], [2.0]]]))
+        tensor([[[3.],
+                 [2.]]])
     """
 
     def __init__(self, cluster: Tensor, reduce: str = 'max',

@@ -36,6 +36,13 @@ class LegendreConv(PolyConv):
         **input:** ``x`` ``[*, N, C]``, ``edge_index`` (as
         :class:`ChebConv`), ``edge_weight`` ``[E]``;
         **output:** ``[*, N, C]``.
+
+    Example:
+        >>> import torch
+        >>> edge_index = torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]])
+        >>> from pyg_spectral.nn import LegendreConv
+        >>> LegendreConv(K=10, channels=5)(torch.randn(3, 5), edge_index).shape
+        torch.Size([3, 5])
     """
     basis = 'legendre'
     graph = 'adjacency'

@@ -5,10 +5,9 @@ from torch_geometric.typing import Adj, OptTensor
 
 from ..ops import spmm
 from ..ops.validation import check_int
-from ._checks import check_input, checked_forward
-from ._message_passing import (check_layer_flow, from_node_major, node_axis,
-                               no_torchscript, to_node_major)
-from ._poly_conv import _DIMS, PolyConv
+from ._checks import checked_forward
+from ._message_passing import from_node_major, no_torchscript, to_node_major
+from ._poly_conv import PolyConv
 
 
 class OptBasisConv(PolyConv):
@@ -55,6 +54,13 @@ class OptBasisConv(PolyConv):
         **input:** ``x`` ``[*, N, channels]``, ``edge_index`` (as
         :class:`ChebConv`), ``edge_weight`` ``[E]``;
         **output:** ``[*, N, channels]``.
+
+    Example:
+        >>> import torch
+        >>> edge_index = torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]])
+        >>> from pyg_spectral.nn import OptBasisConv
+        >>> OptBasisConv(5, K=2)(torch.randn(3, 5), edge_index).shape
+        torch.Size([3, 5])
     """
     basis = 'monomial'
     graph = 'gcn'
@@ -81,12 +87,7 @@ class OptBasisConv(PolyConv):
     @checked_forward
     def forward(self, x: Tensor, edge_index: Adj,
                 edge_weight: OptTensor = None) -> Tensor:
-        check_layer_flow(self, edge_index)
-        check_input(self, x, _DIMS, '[*, num_nodes, channels]',
-                    self.channels)
-        if x.layout != torch.strided:
-            x = x.to_dense()
-        nd = node_axis(self, x)
+        x, nd = self.checked_input(x, edge_index)
         op = self._operator(x, nd, edge_index, edge_weight)
         xn = to_node_major(x, nd)
         shape = xn.shape

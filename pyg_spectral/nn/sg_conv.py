@@ -37,6 +37,13 @@ class SGConv(PolyConv):
         **input:** ``x`` ``[N, in_channels]``, ``edge_index`` (as
         :class:`ChebConv`), ``edge_weight`` ``[E]``;
         **output:** ``[N, out_channels]``.
+
+    Example:
+        >>> import torch
+        >>> edge_index = torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]])
+        >>> from pyg_spectral.nn import SGConv
+        >>> SGConv(5, 2, K=2)(torch.randn(3, 5), edge_index).shape
+        torch.Size([3, 2])
     """
     basis = 'monomial'
     graph = 'gcn'

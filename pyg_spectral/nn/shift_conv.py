@@ -34,6 +34,13 @@ class ShiftConv(PolyConv):
         **input:** ``x`` ``[*, N, C]``, ``edge_index`` (as
         :class:`ChebConv`), ``edge_weight`` ``[E]``;
         **output:** ``[*, N, C]``.
+
+    Example:
+        >>> import torch
+        >>> from pyg_spectral.nn import ShiftConv
+        >>> high = ShiftConv('high', eps=0.3)
+        >>> high.response(torch.tensor([-1.0, 1.0]))
+        tensor([ 1.3000, -0.7000])
     """
     basis = 'monomial'
     graph = 'adjacency'

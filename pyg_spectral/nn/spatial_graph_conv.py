@@ -38,6 +38,14 @@ class SpatialGraphConv(torch.nn.Module):
     Shapes:
         **input:** ``x`` ``[B, T, N, C]``, ``edge_index``, ``edge_weight``
         ``[E]``; **output:** ``[B, T, N, C_out]``.
+
+    Example:
+        >>> import torch
+        >>> edge_index = torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]])
+        >>> from pyg_spectral.nn import SpatialGraphConv
+        >>> conv = SpatialGraphConv(2, 8, K=3)
+        >>> conv(torch.randn(4, 12, 3, 2), edge_index).shape
+        torch.Size([4, 12, 3, 8])
     """
 
     def __init__(self, in_channels: int, out_channels: int, K: int = 3,

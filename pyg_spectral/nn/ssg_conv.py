@@ -32,6 +32,13 @@ class SSGConv(SGConv):
     Shapes:
         **input:** ``x`` ``[N, in_channels]``, ``edge_index``,
         ``edge_weight`` ``[E]``; **output:** ``[N, out_channels]``.
+
+    Example:
+        >>> import torch
+        >>> edge_index = torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]])
+        >>> from pyg_spectral.nn import SSGConv
+        >>> SSGConv(5, 2, alpha=0.1, K=4)(torch.randn(3, 5), edge_index).shape
+        torch.Size([3, 2])
     """
 
     def __init__(self, in_channels: int, out_channels: int, alpha: float,

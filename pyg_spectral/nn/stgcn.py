@@ -28,6 +28,12 @@ class OutputLayer(torch.nn.Module):
     Shapes:
         **input:** ``[B, T, N, channels]``;
         **output:** ``[B, N, out_channels]``.
+
+    Example:
+        >>> import torch
+        >>> from pyg_spectral.nn import OutputLayer
+        >>> OutputLayer(16, 4, 3, out_channels=2)(torch.randn(5, 4, 3, 16)).shape
+        torch.Size([5, 3, 2])
     """
 
     def __init__(self, channels: int, time_steps: int, num_nodes: int,
@@ -77,6 +83,14 @@ class STGCN(torch.nn.Module):
         **input:** ``x`` ``[B, n_his, N, C_in]``, ``edge_index``,
         ``edge_weight`` ``[E]``;
         **output:** ``[B, N, out_channels]``.
+
+    Example:
+        >>> import torch
+        >>> edge_index = torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]])
+        >>> from pyg_spectral.nn import STGCN
+        >>> model = STGCN(3, n_his=12, blocks=[(1, 8, 16), (16, 8, 16)])
+        >>> model(torch.randn(4, 12, 3, 1), edge_index).shape  # [B, N, out]
+        torch.Size([4, 3, 1])
     """
 
     def __init__(self, num_nodes: int, n_his: int = 12,

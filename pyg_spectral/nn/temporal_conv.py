@@ -21,6 +21,12 @@ class Align(torch.nn.Module):
     Shapes:
         **input:** ``[B, T, N, in_channels]``;
         **output:** ``[B, T, N, out_channels]``.
+
+    Example:
+        >>> import torch
+        >>> from pyg_spectral.nn import Align
+        >>> Align(2, 4)(torch.ones(1, 1, 1, 2))
+        tensor([[[[1., 1., 0., 0.]]]])
     """
 
     def __init__(self, in_channels: int, out_channels: int):
@@ -82,6 +88,12 @@ class TemporalConv(torch.nn.Module):
     Shapes:
         **input:** ``[B, T, N, C]``;
         **output:** ``[B, T - K_t + 1, N, C_out]``.
+
+    Example:
+        >>> import torch
+        >>> from pyg_spectral.nn import TemporalConv
+        >>> TemporalConv(2, 8, kernel_size=3)(torch.randn(4, 12, 3, 2)).shape
+        torch.Size([4, 10, 3, 8])
     """
 
     def __init__(self, in_channels: int, out_channels: int,
