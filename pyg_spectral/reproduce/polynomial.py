@@ -21,7 +21,7 @@ from Geom-GCN's files made undirected with their self-loops (as BernNet's
 Squirrel / Actor / Cornell from the undirected npz copies of Platonov et
 al., the graphs GPR-GNN and BernNet trained on (31,371 / 198,353 / 26,659
 / 277 edges). (Cornell is not read from Geom-GCN's files because the
-shared copy of its ``out1_node_feature_label.txt`` is byte for byte
+offline copy of its ``out1_node_feature_label.txt`` is byte for byte
 Texas's.)
 
 Models (hidden 64, dropout 0.5 unless stated; K = polynomial order as these
