@@ -139,10 +139,17 @@ def csr_build(rows: Tensor, cols: Tensor, val: Tensor, num_nodes: int,
     row = torch.div(key, n, rounding_mode='floor')
     col = key - row * n
     del key
-    idx_dtype = torch.int32 if max(n, col.numel()) <= _INT32_MAX \
+    crow, col = grouped_csr(row, col, num_nodes)
+    return crow, col, val, info, values
+
+
+def grouped_csr(rows: Tensor, cols: Tensor, num_nodes: int):
+    """``(crow, col)`` of entries already grouped by row (rows
+    non-decreasing; columns in any order within a row), the values staying
+    in the entries' order: no sort. Indices are int32 when they fit."""
+    idx = torch.int32 if max(num_nodes, cols.numel()) <= _INT32_MAX \
         else torch.long
-    crow = row_pointers(row, num_nodes).to(idx_dtype)
-    return crow, col.to(idx_dtype), val, info, values
+    return row_pointers(rows, num_nodes).to(idx), cols.to(idx)
 
 
 #: an eager build of at least this many entries runs lean

@@ -32,7 +32,7 @@ from torch import Tensor
 from .adjacency import edge_index_hint, infer_num_nodes, to_edge_index
 from .host_reads import (build_mode, keep_shapes, one_read,
                          tracing)
-from .csr import _INT32_MAX, csr_build, row_pointers
+from .csr import csr_build, grouped_csr
 from .ordering import METHODS, locality_order, permute_graph
 from .operator import SparseOperator
 from .operator_data import Diag
@@ -142,13 +142,22 @@ def _from_entries(e: 'Entries', meta: dict) -> SparseOperator:
     rows, cols = (dst, src) if e.flow == 'source_to_target' else (src, dst)
     meta = dict(meta)
     side = meta.pop('presorted', None)
-    if side is not None and not keep_shapes(src, val):
-        return _presorted(e, side, diag, meta)
-    if keep_shapes(src, val):
+    if side is not None or keep_shapes(src, val):
         if isinstance(diag, float) and diag == 0.0:
             diag = None  # no axpy
-        return SparseOperator.from_coo(rows, cols, val, diag, e.num_nodes,
-                                       check=False, meta=meta)
+        if side is None:  # traced: static shapes, sorted without a read
+            return SparseOperator.from_coo(rows, cols, val, diag,
+                                           e.num_nodes, check=False,
+                                           meta=meta)
+        # entries grouped by ``side`` (:func:`~.adjacency.edge_index_hint`)
+        # of a symmetric operator, its own transpose: either side may be
+        # the rows. Built as a traced build would (loops as zero entries,
+        # duplicates summed by the kernels) with no sort, no symmetry test
+        # and nothing read back.
+        crow, col = grouped_csr(src if side == 'src' else dst,
+                                dst if side == 'src' else src, e.num_nodes)
+        return SparseOperator(crow, col, val, diag, e.num_nodes, meta=meta,
+                              symmetric=True)
     with one_read() as checks:
         loop = src == dst
         if not e.loops_zero:  # loop entries join the diagonal
@@ -174,23 +183,6 @@ def _from_entries(e: 'Entries', meta: dict) -> SparseOperator:
         diag = None  # no axpy
     return SparseOperator(crow, col, val, diag, e.num_nodes, meta=meta,
                           **info)
-
-
-def _presorted(e: 'Entries', side: str, diag, meta: dict) -> SparseOperator:
-    """The operator of a symmetric ``e`` whose entries come grouped by
-    ``side`` (``'src'`` or ``'dst'``; :func:`~.adjacency.edge_index_hint`):
-    the CSR arrays in the input's order, rows the sorted side (the operator
-    is its own transpose, so either side may be the rows), self-loops as
-    entries of weight 0 and duplicates kept (the kernels sum them), as a
-    traced build; no sort, no symmetry test, nothing read back."""
-    rows, cols = (e.src, e.dst) if side == 'src' else (e.dst, e.src)
-    idx = torch.int32 if max(e.num_nodes, cols.numel()) <= _INT32_MAX \
-        else torch.long
-    if isinstance(diag, float) and diag == 0.0:
-        diag = None  # no axpy
-    return SparseOperator(row_pointers(rows, e.num_nodes).to(idx),
-                          cols.to(idx), e.val, diag, e.num_nodes, meta=meta,
-                          symmetric=True)
 
 
 class Entries(NamedTuple):
