@@ -1,10 +1,10 @@
 from typing import Optional
 
-import torch
 from torch import Tensor
 from torch_geometric.nn.dense.linear import Linear
 from torch_geometric.typing import Adj, OptTensor
 
+from ..ops.schemes import scheme_coefficients
 from ..ops.validation import check_int
 from ._poly_conv import PolyConv
 
@@ -62,10 +62,9 @@ class SGConv(PolyConv):
         self.reset_parameters()
 
     def hop_weights(self) -> Tensor:
-        """The fixed ``[K+1]`` monomial coefficients (float64)."""
-        t = torch.zeros(self.K + 1, dtype=torch.float64)
-        t[-1] = 1.0
-        return t
+        """The fixed ``[K+1]`` monomial coefficients (float64): the
+        ``'impulse'`` scheme."""
+        return scheme_coefficients('impulse', self.K, 1.0)
 
     def reset_parameters(self):
         super().reset_parameters()

@@ -1,6 +1,6 @@
-import torch
 from torch import Tensor
 
+from ..ops.schemes import scheme_coefficients
 from ..ops.validation import check_probability
 from .sg_conv import SGConv
 
@@ -49,10 +49,7 @@ class SSGConv(SGConv):
                          add_self_loops, bias, **kwargs)
 
     def hop_weights(self) -> Tensor:
-        t = torch.full((self.K + 1, ), (1 - self.alpha) / self.K,
-                       dtype=torch.float64)
-        t[0] = self.alpha
-        return t
+        return scheme_coefficients('mono', self.K, self.alpha)  # S²GC's
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}({self.in_channels}, '
