@@ -74,7 +74,9 @@ def dense_laplacian_operator(ei, w, n, normalization, lambda_max=None,
 
 
 def dense_gcn_operator(ei, w, n, improved=False, add_self_loops=True,
-                       normalize=True):
+                       normalize=True, rho=0.5):
+    """y = S x with S = D^-rho (A + fI) D^(rho-1) (rows the targets,
+    degrees over targets; existing loops keep their weight)."""
     A = dense_adj(ei, w, n, keep_loops=not add_self_loops)
     if add_self_loops:
         fill = 2.0 if improved else 1.0
@@ -88,9 +90,11 @@ def dense_gcn_operator(ei, w, n, improved=False, add_self_loops=True,
     if not normalize:
         return A.t()
     deg = A.sum(0)  # over targets
-    dinv = torch.where(deg > 0, deg.clamp_min(1e-300) ** -0.5,
-                       torch.zeros_like(deg))
-    return (dinv.unsqueeze(1) * A * dinv.unsqueeze(0)).t()
+
+    def pw(p):
+        return torch.where(deg > 0, deg.clamp_min(1e-300) ** p,
+                           torch.zeros_like(deg))
+    return pw(-rho).unsqueeze(1) * A.t() * pw(rho - 1).unsqueeze(0)
 
 
 def dense_cheb_filter(S, x, weight):

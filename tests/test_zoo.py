@@ -11,8 +11,8 @@ import pytest
 import torch
 import torch_geometric.nn as pygnn
 
-from graphs import (dense_adj, dense_laplacian_operator, perturbed,
-                    random_graph, rel_err)
+from graphs import (dense_gcn_operator, dense_laplacian_operator,
+                    perturbed, random_graph, rel_err)
 from pyg_spectral.nn import (FILTERS, APPNP, AdaConv,  # noqa: F401 (by name)
                              FavardConv, FilterBank, FixedConv, HornerConv,
                              LegendreConv, SGConv, ShiftConv, SSGConv,
@@ -204,22 +204,13 @@ def _layer(name, seed=0, **over):
 
 
 def dense_operator(kind, ei, w, n, rho=0.5):
-    """y = S x of each operator, from the formulas: GCN's D^-rho (A + I)
-    D^(rho-1) (existing loops keep their weight), the adjacency without
-    added loops, and the scaled Laplacian L - I."""
+    """y = S x of each paper's operator (graphs.py's dense oracles): GCN's
+    D^-rho (A + I) D^(rho-1), the adjacency without added loops, and the
+    scaled Laplacian L - I."""
     if kind == 'laplacian':
         return dense_laplacian_operator(ei, w, n, 'sym', 2.0)
-    A = dense_adj(ei, w, n, keep_loops=kind == 'adjacency').t()  # [dst, src]
-    if kind == 'gcn':
-        diag = torch.ones(n, dtype=D)
-        for (s, d), v in zip(ei.t().tolist(), w.double().tolist()):
-            if s == d:
-                diag[s] = v
-        A = A + torch.diag(diag)
-    deg = A.sum(1)
-    pw = lambda p: torch.where(deg > 0, deg.clamp_min(1e-300) ** p,
-                               torch.zeros_like(deg))
-    return pw(-rho).unsqueeze(1) * A * pw(rho - 1).unsqueeze(0)
+    return dense_gcn_operator(ei, w, n, add_self_loops=kind == 'gcn',
+                              rho=rho)
 
 
 def spectral_oracle(S, x, h, per_channel):
