@@ -15,10 +15,11 @@ Both add the input back at every hop (an explicit residual :math:`\beta_k
 
 output :math:`\mathbf{U}_K`, :math:`\mathbf{S} = \hat{\mathbf{A}}` (GCN's
 operator). :math:`\beta` starts at :math:`\beta_K = 1`, the rest 0, and
-:math:`\theta` at 1: the identity. The hops' recurrence is evaluated on the
-Chebyshev nodes (:class:`ResponseConv`), so a forward pass costs ``K``
-sparse products (the per-hop forms run the same ``K``, keeping every hop for
-backward).
+:math:`\theta` at 1: the identity. Horner's sum is expanded in closed form
+(monomial coefficients, a suffix product of the gates); Clenshaw's
+recurrence is evaluated on the Chebyshev nodes (:class:`ResponseConv`).
+Either way a forward pass costs ``K`` sparse products in one engine call
+(the per-hop forms run the same ``K``, keeping every hop for backward).
 """
 import math
 from typing import Optional
@@ -55,6 +56,7 @@ class HornerConv(ResponseConv):
         >>> torch.allclose(conv(x, edge_index), x, atol=1e-6)
         True
     """
+    basis = 'monomial'
     graph = 'gcn'
 
     def __init__(self, K: int = 10, alpha: Optional[float] = None,
@@ -84,6 +86,14 @@ class HornerConv(ResponseConv):
     def gates(self) -> Tensor:
         """:math:`g_k = a_k + (1 - a_k)\\theta_k`, ``[K+1]``."""
         return self.gate_base + (1 - self.gate_base) * self.theta
+
+    def coefficients(self) -> Tensor:
+        """Horner's sum expanded in the monomial basis, without a loop:
+        :math:`c_{K-k} = \\beta_k \\prod_{j \\geq k} g_j` (a suffix
+        product of the gates)."""
+        suffix = torch.flip(torch.cumprod(torch.flip(self.gates(), [0]), 0),
+                            [0])  # [K+1]: prod_{j >= k} g_j
+        return torch.flip(self.beta * suffix, [0])  # [K+1], power K - k
 
     def _step(self, t: Tensor, u1: Tensor, u2: Tensor) -> Tensor:
         return t * u1  # Horner: S U_{k-1}
@@ -123,6 +133,10 @@ class ClenshawConv(HornerConv):
         >>> ClenshawConv(K=10)(torch.randn(3, 5), edge_index).shape
         torch.Size([3, 5])
     """
+
+    basis = 'chebyshev'
+    #: the recurrence evaluated at the Chebyshev nodes (no closed form)
+    coefficients = ResponseConv.coefficients
 
     def _step(self, t: Tensor, u1: Tensor, u2: Tensor) -> Tensor:
         return 2 * t * u1 - u2  # 2 S U_{k-1} - U_{k-2}

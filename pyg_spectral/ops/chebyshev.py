@@ -17,9 +17,9 @@ by where the projection :math:`\boldsymbol{\Theta}_k` happens:
 
 One plain routine, :func:`~.filter_engine.filter_forward`, serves both
 directions; the backward (:func:`~.filter_engine.filter_backward`) is that
-filter on :math:`\mathbf{S}^\top` with :math:`\boldsymbol{\Theta}_k^\top` for :math:`\partial\ell/\partial
-\mathbf{X}`, plus one weight-gradient pass over the terms of the narrower
-width (after a ``'project_first'`` forward both come from one pass over
+filter on :math:`\mathbf{S}^\top` with :math:`\boldsymbol{\Theta}_k^\top`
+for :math:`\partial\ell/\partial\mathbf{X}`, plus one weight-gradient pass
+over the terms of the narrower width (after a ``'project_first'`` forward both come from one pass over
 :math:`\mathbf{G}_k = T_k(\mathbf{S}^\top)\mathbf{G}`). Only :math:`\mathbf{X}`
 is kept from the forward pass. The custom op ``pyg_spectral::poly_filter``
 (:mod:`.custom_ops`) wraps them for autograd, torch.compile, torch.export and
