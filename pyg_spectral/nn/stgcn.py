@@ -32,7 +32,8 @@ class OutputLayer(torch.nn.Module):
     Example:
         >>> import torch
         >>> from pyg_spectral.nn import OutputLayer
-        >>> OutputLayer(16, 4, 3, out_channels=2)(torch.randn(5, 4, 3, 16)).shape
+        >>> layer = OutputLayer(16, 4, 3, out_channels=2)
+        >>> layer(torch.randn(5, 4, 3, 16)).shape
         torch.Size([5, 3, 2])
     """
 

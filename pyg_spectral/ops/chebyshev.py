@@ -19,8 +19,8 @@ One plain routine, :func:`~.filter_engine.filter_forward`, serves both
 directions; the backward (:func:`~.filter_engine.filter_backward`) is that
 filter on :math:`\mathbf{S}^\top` with :math:`\boldsymbol{\Theta}_k^\top`
 for :math:`\partial\ell/\partial\mathbf{X}`, plus one weight-gradient pass
-over the terms of the narrower width (after a ``'project_first'`` forward both come from one pass over
-:math:`\mathbf{G}_k = T_k(\mathbf{S}^\top)\mathbf{G}`). Only :math:`\mathbf{X}`
+over the terms of the narrower width (after a ``'project_first'`` forward
+both come from one pass over :math:`\mathbf{G}_k = T_k(\mathbf{S}^\top)\mathbf{G}`). Only :math:`\mathbf{X}`
 is kept from the forward pass. The custom op ``pyg_spectral::poly_filter``
 (:mod:`.custom_ops`) wraps them for autograd, torch.compile, torch.export and
 torch.func. When the operator's values require grad (learnable edge
