@@ -24,18 +24,18 @@ from pyg_spectral.nn import (APPNP, AdaConv, BernConv, ClenshawConv,
                              FavardConv, HornerConv, OptBasisConv, PolyConv,
                              SGConv)
 from pyg_spectral.ops import spmm
+from pyg_spectral.ops.filter_engine import step_coef
 
 
 def _recurrence(layer: PolyConv, S: Tensor, x: Tensor) -> Tensor:
     """sum_k c_k P_k(S) x, one product per hop, every P_k kept."""
     c = layer.coefficients()
     c = c.unsqueeze(1) if c.dim() == 1 else c  # [K+1, 1] or [K+1, C]
-    rec = layer.rec
+    rec = None if layer.basis == 'chebyshev' else layer.rec
     prev, cur = None, x
     out = c[0] * x
     for k in range(layer.K):
-        a, b, g = (1.0 if k == 0 else 2.0, 0.0, 1.0) \
-            if layer.basis == 'chebyshev' else rec.coef(k)
+        a, b, g = step_coef(rec, k)  # the basis' recurrence
         nxt = a * spmm(S, cur)
         if b:
             nxt = nxt + b * cur
