@@ -18,8 +18,11 @@ Every model exists twice:
   reference (the oracle of the test, and the authors' one-image loop of
   the timing).
 
-Layout: activations ``h`` are ``[N, B, C]`` (node-major, then image, then
-channel); a graph product acts on the view ``[N, B * C]``.
+Layout: activations ``h`` are ``[B, N, C]`` (image, node, channel), so a
+per-image weight is one ``bmm``; a graph product acts on the view
+``[B * N, C]`` through the block-diagonal operator of the ``B`` copies of
+the grid (the images as a batch of graphs), a filter with per-image
+coefficients on ``[N, B * C]``.
 """
 from __future__ import annotations
 
@@ -157,15 +160,29 @@ def _glorot(fan_in: int, fan_out: int) -> Parameter:
 
 class Batched(torch.nn.Module):
     """``B`` images at once (see the module docstring). Subclasses define
-    ``forward_hidden(h [N, B, 1]) -> [N, B, 1]``; the filter layers of
+    ``forward_hidden(h [B, N, 1]) -> [B, N, 1]``; the filter layers of
     image ``i`` are ``self.filters[i]`` (``None`` for models without a
-    polynomial filter)."""
+    polynomial filter).
+
+    ``chunk``: images per pass of ``forward_hidden`` (default: the class's
+    ``chunk``, ``None`` meaning all). Models with hidden layers run one
+    image at a time: their ``[N, 64]`` activations of one image stay in
+    the CPU's cache, those of many do not, and their graph products gain
+    little from batching. The linear filters run all images in one engine
+    call."""
+    chunk: Optional[int] = 1
 
     def __init__(self, refs: List[_Ref], edge_index: Tensor, num_nodes: int,
                  filters: Optional[List[PolyConv]] = None,
-                 filter_name: str = '', dtype=torch.float32):
+                 filter_name: str = '', dtype=torch.float32,
+                 chunk: Optional[int] = None):
         super().__init__()
+        chunk = self.chunk if chunk is None else chunk
+        if chunk is not None and chunk < 1:
+            raise ValueError(f"chunk must be at least 1 (got {chunk})")
         self._refs = refs  # plain list: not submodules
+        self.chunk = chunk or len(refs)
+        self._sl = slice(None)  # the images of the running chunk
         skip = filter_name + '.' if filter_name else None
         self._names = [n for n, _ in refs[0].named_parameters()
                        if skip is None or not n.startswith(skip)]
@@ -189,47 +206,89 @@ class Batched(torch.nn.Module):
         return len(self._refs)
 
     def w(self, name: str) -> Tensor:
-        """The stacked reference parameter ``name``, ``[B, *shape]``."""
-        return self.stacked[name.replace('.', '__')]
+        """The stacked reference parameter ``name`` of the running chunk's
+        images, ``[B, *shape]``."""
+        return self.stacked[name.replace('.', '__')][self._sl]
 
-    def op(self, kind: str):
+    def block_edges(self, b: int) -> Tensor:
+        """The grid's edges once per image of ``b`` images, image ``i`` on
+        the nodes ``i * N .. (i + 1) * N - 1``: ``[2, b * E]``."""
+        ei, n = self.edge_index, self.num_nodes
+        shift = torch.arange(b, device=ei.device).repeat_interleave(
+            ei.size(1)) * n  # [B * E]
+        return ei.repeat(1, b) + shift
+
+    def op(self, kind: str, b: int):
         """``'gcn'`` (with self-loops), ``'adjacency'`` (without) or
-        ``'laplacian'`` (:math:`\\mathbf{L} - \\mathbf{I}`), built once."""
-        if kind not in self._ops:
-            ei, n, dt = self.edge_index, self.num_nodes, self.dtype
-            self._ops[kind] = laplacian_operator(
-                ei, num_nodes=n, lambda_max=2.0, dtype=dt) \
+        ``'laplacian'`` (:math:`\\mathbf{L} - \\mathbf{I}`) of ``b``
+        copies of the grid (block diagonal), built once."""
+        if (kind, b) not in self._ops:
+            ei, n = self.block_edges(b), self.num_nodes * b
+            self._ops[kind, b] = laplacian_operator(
+                ei, num_nodes=n, lambda_max=2.0, dtype=self.dtype) \
                 if kind == 'laplacian' else gcn_operator(
-                    ei, num_nodes=n, add_self_loops=kind == 'gcn', dtype=dt)
-        return self._ops[kind]
+                    ei, num_nodes=n, add_self_loops=kind == 'gcn',
+                    dtype=self.dtype)
+        return self._ops[kind, b]
 
     def prop(self, kind: str, h: Tensor) -> Tensor:
         """:math:`\\mathbf{S} h` on every image and channel."""
-        n, b, c = h.shape
-        return spmm(self.op(kind), h.reshape(n, b * c)).view(n, b, c)
+        b, n, c = h.shape
+        return spmm(self.op(kind, b), h.reshape(b * n, c)).view(b, n, c)
+
+    def mm(self, h: Tensor, name: str, out: Optional[Tensor] = None,
+           transpose: bool = True) -> Tensor:
+        """``h [B, N, I]`` times image ``b``'s weight ``name`` (stored
+        ``[B, O, I]`` as ``torch.nn.Linear``'s, or ``[B, I, O]`` with
+        ``transpose=False``), added to ``out`` ``[B, 1 | N, O]``."""
+        w = self.w(name)
+        w = w.transpose(1, 2) if transpose else w  # [B, I, O]
+        if h.size(0) == 1:  # as the one-image model: views, one addmm
+            a, v = h.squeeze(0), w.squeeze(0)  # views, cheap backward
+            y = a @ v if out is None else torch.addmm(out.squeeze(0), a, v)
+            return y.unsqueeze(0)
+        if min(w.shape[1:]) == 1:
+            # A vector per image: torch.bmm's CPU kernel is several times
+            # slower here than one matrix product per image.
+            outs = [None] * h.size(0) if out is None else \
+                out.expand(h.size(0), -1, -1).unbind(0)
+            return torch.stack([
+                a @ v if o is None else torch.addmm(o, a, v)
+                for a, v, o in zip(h.unbind(0), w.unbind(0), outs)])
+        if out is None:
+            return torch.bmm(h, w)
+        return torch.baddbmm(out, h, w)
 
     def linear(self, h: Tensor, prefix: str) -> Tensor:
         """A stacked ``torch.nn.Linear``: ``h W^T + b`` per image."""
-        y = torch.einsum('nbi,boi->nbo', h, self.w(prefix + '.weight'))
-        return y + self.w(prefix + '.bias')
+        return self.mm(h, prefix + '.weight',
+                       self.w(prefix + '.bias').unsqueeze(1))
 
     def filter(self, h: Tensor) -> Tensor:
-        """Image ``i``'s filter on its channels of ``h [N, B, C]``: one
+        """Image ``i``'s filter on its channels of ``h [B, N, C]``: one
         engine call with the ``B`` coefficient vectors as per-channel
         coefficients ``[K+1, B * C]``."""
-        n, b, c = h.shape
+        b, n, c = h.shape
         coef = torch.stack([f.coefficients().reshape(f.K + 1, -1)
-                            for f in self.filters], 1)  # [K+1, B, 1|C]
+                            for f in self.filters[self._sl]],
+                           1)  # [K+1, B, 1|C]
         coef = coef.expand(-1, b, c).reshape(-1, b * c)  # [K+1, B * C]
         f0 = self.filters[0]
         rec = None if f0.basis == 'chebyshev' else f0.rec
-        y = run_filter(h.reshape(n, b * c), coef.to(h.dtype), self.filter_op,
-                       rec=rec)
-        return y.view(n, b, c)
+        x = h.transpose(0, 1).reshape(n, b * c)  # [B, N, C] -> [N, B * C]
+        y = run_filter(x, coef.to(h.dtype), self.filter_op, rec=rec)
+        return y.view(n, b, c).transpose(0, 1)  # [N, B * C] -> [B, N, C]
 
     def forward(self, x: Tensor) -> Tensor:
-        """``x`` ``[N, B]`` (one image per column) -> ``[N, B]``."""
-        return self.forward_hidden(x.unsqueeze(-1)).squeeze(-1)
+        """``x`` ``[N, B]`` (one image per column) -> ``[N, B]``, ``chunk``
+        images at a time (their activations stay in the CPU's cache)."""
+        out = []
+        for i in range(0, x.size(1), self.chunk):
+            self._sl = slice(i, i + self.chunk)
+            h = x[:, self._sl].t().unsqueeze(-1)  # [N, B] -> [B, N, 1]
+            out.append(self.forward_hidden(h.contiguous()).squeeze(-1))
+        self._sl = slice(None)
+        return torch.cat(out).t()  # [B, N] -> [N, B]
 
     def forward_hidden(self, h: Tensor) -> Tensor:
         raise NotImplementedError
@@ -248,10 +307,13 @@ class Batched(torch.nn.Module):
 
 
 class GcnBatched(Batched):
+    """PyG's ``GCNConv``, :math:`\\hat{\\mathbf{A}} h W^\\top + b`,
+    propagated before the weight (fewer input than output channels)."""
+
     def forward_hidden(self, h):
         for p in ('conv1', 'conv2'):
-            h = torch.einsum('nbi,boi->nbo', h, self.w(p + '.lin.weight'))
-            h = F.relu(self.prop('gcn', h) + self.w(p + '.bias'))
+            h = F.relu(self.mm(self.prop('gcn', h), p + '.lin.weight',
+                               self.w(p + '.bias').unsqueeze(1)))
         return self.linear(h, 'fc2')
 
 
@@ -264,9 +326,9 @@ class ArmaBatched(Batched):
         for p in ('conv1', 'conv2'):
             w = self.w(p + '.init_weight')[:, 0]  # [B, 1, in, out]
             v = self.w(p + '.root_weight')[:, 0, 0]  # [B, 1, 1, in, out]
-            b = self.w(p + '.bias')[:, 0, 0, 0]  # [B, 1, 1, 1, out]
-            out = self.prop('adjacency', torch.einsum('nbi,bio->nbo', h, w))
-            h = F.relu(out + torch.einsum('nbi,bio->nbo', h, v) + b)
+            b = self.w(p + '.bias')[:, 0, 0]  # [B, 1, 1, 1, out]
+            out = torch.baddbmm(b, h, v)
+            h = F.relu(torch.baddbmm(out, self.prop('adjacency', h), w))
         return self.linear(h, 'fc2')
 
 
@@ -276,59 +338,71 @@ class ChebBatched(Batched):
 
     def forward_hidden(self, h):
         for p in ('conv1', 'conv2'):
-            n, b, c = h.shape
-            out = self.w(p + '.bias')
-            for k, t in enumerate(cheb_terms(self.op('laplacian'),
-                                             h.reshape(n, b * c), 3)):
-                out = out + torch.einsum(
-                    'nbi,boi->nbo', t.view(n, b, c),
-                    self.w(f'{p}.lins.{k}.weight'))
+            b, n, c = h.shape
+            out = self.w(p + '.bias').unsqueeze(1)  # [B, O] -> [B, 1, O]
+            for k, t in enumerate(cheb_terms(self.op('laplacian', b),
+                                             h.reshape(b * n, c), 3)):
+                out = self.mm(t.view(b, n, c), f'{p}.lins.{k}.weight', out)
             h = F.relu(out)
         return self.linear(h, 'fc2')
 
 
 class GatBatched(Batched):
     """PyG's ``GATConv`` (self-loops added, LeakyReLU 0.2, heads
-    concatenated), the attention of every image on its own channels."""
+    concatenated), the attention of every image on its own copy of the
+    grid."""
 
     def forward_hidden(self, h):
         from torch_geometric.utils import add_self_loops, remove_self_loops
         from torch_geometric.utils import softmax
-        ei, _ = remove_self_loops(self.edge_index)
-        ei, _ = add_self_loops(ei, num_nodes=self.num_nodes)
-        src, dst = ei
+        b, n, _ = h.shape
+        if ('gat', b) not in self._ops:
+            ei, _ = remove_self_loops(self.block_edges(b))
+            self._ops['gat', b], _ = add_self_loops(ei, num_nodes=b * n)
+        src, dst = self._ops['gat', b]
         for p, heads in (('conv1', 4), ('conv2', 8)):
-            n, b, _ = h.shape
-            z = torch.einsum('nbi,boi->nbo', h, self.w(p + '.lin.weight'))
-            z = z.view(n, b, heads, -1)  # [N, B, H * C] -> [N, B, H, C]
-            att_s = self.w(p + '.att_src').squeeze(1)  # [B, H, C]
-            att_d = self.w(p + '.att_dst').squeeze(1)
-            a_src = (z * att_s).sum(-1)  # [N, B, H]
-            a_dst = (z * att_d).sum(-1)
-            e = F.leaky_relu(a_src[src] + a_dst[dst], 0.2)  # [E, B, H]
-            alpha = softmax(e, dst, num_nodes=n)
-            msg = z[src] * alpha.unsqueeze(-1)  # [E, B, H, C]
+            z = self.mm(h, p + '.lin.weight')  # [B, N, H * C]
+            z = z.view(b, n, heads, -1)  # [B, N, H * C] -> [B, N, H, C]
+            att_s = self.w(p + '.att_src')  # [B, 1, H, C]
+            att_d = self.w(p + '.att_dst')
+            a_src = (z * att_s).sum(-1).view(b * n, heads)  # [B * N, H]
+            a_dst = (z * att_d).sum(-1).view(b * n, heads)
+            # index_select, as PyG: its backward is an index_add, that of
+            # advanced indexing a slower accumulating index_put
+            e = F.leaky_relu(a_src.index_select(0, src) +
+                             a_dst.index_select(0, dst), 0.2)  # [B * E, H]
+            alpha = softmax(e, dst, num_nodes=b * n)
+            z = z.view(b * n, heads, -1)  # [B, N, H, C] -> [B * N, H, C]
+            msg = z.index_select(0, src) * alpha.unsqueeze(-1)  # [B*E, H, C]
             out = torch.zeros_like(z).index_add_(0, dst, msg)
-            h = F.elu(out.reshape(n, b, -1) + self.w(p + '.bias'))
+            out = out.view(b, n, -1)  # [B * N, H, C] -> [B, N, H * C]
+            h = F.elu(out + self.w(p + '.bias').unsqueeze(1))
         return self.linear(h, 'fc2')
 
 
 class GprBatched(Batched):
+    """GPR-GNN's model. Its filter has one coefficient vector for all
+    channels, so ``fc2`` (linear) runs before it: one channel is
+    filtered instead of 64."""
+
     def forward_hidden(self, h):
         h = F.relu(self.linear(F.relu(self.linear(h, 'lin1')), 'lin2'))
-        return self.linear(self.filter(h), 'fc2')
+        h = self.filter(self.mm(h, 'fc2.weight'))
+        return h + self.w('fc2.bias').unsqueeze(1)
 
 
 class BernBatched(Batched):
     def forward_hidden(self, h):
         for i in ('1', '2'):  # BernConv: filter, then x W + b
-            h = torch.einsum('nbi,bio->nbo', self.filter(h),
-                             self.w('weight' + i))
-            h = F.relu(h + self.w('bias' + i))
+            h = F.relu(self.mm(self.filter(h), 'weight' + i,
+                               self.w('bias' + i).unsqueeze(1),
+                               transpose=False))
         return self.linear(h, 'fc2')
 
 
 class FilterBatched(Batched):
+    chunk = None
+
     def forward_hidden(self, h):
         return self.filter(h)
 
@@ -362,11 +436,12 @@ FILTER_NAMES = {'gprgnn': 'prop1', 'bernnet': 'prop', 'chebnetii': 'prop',
 
 
 def build(name: str, num_images: int, edge_index: Tensor, num_nodes: int,
-          dtype=torch.float32, jacobi: Optional[dict] = None) -> Batched:
+          dtype=torch.float32, jacobi: Optional[dict] = None,
+          chunk: Optional[int] = None) -> Batched:
     """The batched model ``name`` of :data:`MODELS` for ``num_images``
     images, each initialized as the authors' model (the global torch
     generator draws them in image order). ``jacobi``: JacobiConv's ``a``,
-    ``b``, ``alpha``."""
+    ``b``, ``alpha``; ``chunk``: images per pass (:class:`Batched`)."""
     if name not in MODELS:
         raise ValueError(f"model must be one of {list(MODELS)} (got "
                          f"{name!r})")
@@ -389,7 +464,7 @@ def build(name: str, num_images: int, edge_index: Tensor, num_nodes: int,
             filters.append(make_filter())
     return cls(refs, edge_index, num_nodes,
                filters if make_filter is not None else None,
-               FILTER_NAMES.get(name, ''), dtype)
+               FILTER_NAMES.get(name, ''), dtype, chunk)
 
 
 def param_groups(model: Batched, lr: float = 0.01,
