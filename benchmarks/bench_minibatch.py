@@ -20,6 +20,11 @@ and PyG alternating):
   conv layers of width 64 on 64 features.
 * ``cora``: Cora full batch (2 layers, hidden 16), the graph fixed.
 
+Dense part: the same model with every graph product left out (each
+ChebConv as its ``K`` Linear layers, each GCNConv as one), timed with the
+others: the work neither library can avoid; PyG's step over it bounds the
+speed-up any propagation scheme can reach.
+
 Host reads per step: ops that read values back to the host (on CUDA, device
 synchronizations), counted with a ``TorchDispatchMode`` over one model step
 (forward + backward; the optimizer excluded). Peak memory: above the
@@ -166,6 +171,31 @@ class Net(torch.nn.Module):
         return self.lin(x)
 
 
+class DenseOnly:
+    """The dense part of both libraries' layers, the graph left out: a
+    ``ChebConv(i, o, K)`` is ``K`` bias-free ``Linear(i, o)`` summed plus a
+    bias, a ``GCNConv`` one ``Linear``. Trained like the models (same
+    pooling, head, loss and Adam), its step is the time no propagation
+    scheme can save: the floor under either library's step."""
+
+    class ChebConv(torch.nn.Module):
+        def __init__(self, i, o, K):
+            super().__init__()
+            self.lins = torch.nn.ModuleList(
+                [torch.nn.Linear(i, o, bias=False) for _ in range(K)])
+            self.bias = torch.nn.Parameter(torch.zeros(o))
+
+        def forward(self, x, edge_index):
+            out = self.bias
+            for lin in self.lins:
+                out = out + lin(x)
+            return out
+
+    class GCNConv(torch.nn.Linear):
+        def forward(self, x, edge_index):
+            return super().forward(x)
+
+
 def models(conv, widths, classes, pool, device):
     import torch_geometric.nn as pyg
 
@@ -174,7 +204,8 @@ def models(conv, widths, classes, pool, device):
     ref = Net(pyg, conv, widths, classes, pool).to(device)
     mine = Net(ours, conv, widths, classes, pool).to(device)
     mine.load_state_dict(ref.state_dict())
-    return {'PyG': ref, 'ours': mine}
+    dense = Net(DenseOnly, conv, widths, classes, pool).to(device)
+    return {'PyG': ref, 'ours': mine, 'dense': dense}
 
 
 def to_inputs(b, device, pool):
@@ -244,7 +275,8 @@ def run(name, conv, batches, widths, classes, pool, device, repeats):
             inputs = (inputs[0], inputs[1].clone()) + tuple(inputs[2:])
         loss_of(nets[key](*inputs), target, pool).backward()
 
-    for key in nets:
+    row['dense_ms'] = statistics.median(times['dense']) * 1e3
+    for key in ('PyG', 'ours'):
         with Reads() as reads:
             new_graph_step(key)
         row[f'{key}_ms'] = statistics.median(times[key]) * 1e3
@@ -252,8 +284,10 @@ def run(name, conv, batches, widths, classes, pool, device, repeats):
         if device == 'cuda':
             row[f'{key}_syncs'] = count_syncs(lambda: new_graph_step(key))
     row['speedup'] = row['PyG_ms'] / row['ours_ms']
+    row['bound'] = row['PyG_ms'] / row['dense_ms']
     print(f"{name:9s} {conv:8s} PyG {row['PyG_ms']:8.2f} ms  ours "
-          f"{row['ours_ms']:8.2f} ms  x{row['speedup']:.2f}  reads "
+          f"{row['ours_ms']:8.2f} ms  x{row['speedup']:.2f}  dense "
+          f"{row['dense_ms']:.2f} ms (bound x{row['bound']:.2f})  reads "
           f"{row['PyG_reads']}/{row['ours_reads']}", flush=True)
     return row, new_graph_step
 
@@ -359,15 +393,17 @@ def main():
     measure_memory(rows, steps_, dev)
     syncs = dev == 'cuda'
     lines = ['| workload | layer | PyG ms/step | ours ms/step | speedup | '
+             'dense part ms/step | speed-up bound | '
              'host reads/step PyG / ours |' +
              (' device syncs/step PyG / ours |' if syncs else '') +
              ' peak PyG / ours |',
-             '|---|---|---:|---:|---:|---:|' + ('---:|' if syncs else '') +
-             '---:|']
+             '|---|---|---:|---:|---:|---:|---:|---:|' +
+             ('---:|' if syncs else '') + '---:|']
     for r in rows:
         lines.append(
             f"| {r['workload']} | {r['conv']} | {r['PyG_ms']:.2f} | "
-            f"{r['ours_ms']:.2f} | {r['speedup']:.2f}x | {r['PyG_reads']} / "
+            f"{r['ours_ms']:.2f} | {r['speedup']:.2f}x | "
+            f"{r['dense_ms']:.2f} | {r['bound']:.2f}x | {r['PyG_reads']} / "
             f"{r['ours_reads']} | " +
             (f"{r['PyG_syncs']} / {r['ours_syncs']} | " if syncs else '') +
             f"{kib(r['PyG_peak'])} / {kib(r['ours_peak'])} |")
@@ -378,7 +414,12 @@ def main():
             f'One step = forward + backward + Adam on a graph the step has '
             f'not seen (a new batch); ours and PyG alternate, same batches '
             f'and weights; median of {repeats} passes over {steps} batches '
-            f'after a warm-up pass. Graph batches: PyG\'s DataLoader. '
+            f'after a warm-up pass. Dense part: the same model with every '
+            f'graph product left out (a ChebConv as its K Linear layers, a '
+            f'GCNConv as one; same head, loss and Adam), timed alongside: '
+            f'what both libraries compute besides the propagation; speed-up '
+            f'bound = PyG / dense part, what a free propagation would give. '
+            f'Graph batches: PyG\'s DataLoader. '
             f'Neighbor subgraphs: {sampler}. Host reads: reads of values '
             f'back to the host in one new-graph forward + backward '
             f'(`pyg_spectral.ops.host_reads.CountReads`: the aten ops that '

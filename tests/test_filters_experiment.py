@@ -114,12 +114,17 @@ def test_class_optimum_is_the_least_squares_polynomial(data, operator,
     assert (res['r2'] <= 1).all()
 
 
+@pytest.mark.parametrize('chunk', [None, 1, 2])
 @pytest.mark.parametrize('name', list(fm.MODELS))
-def test_batched_model_equals_its_references(data, name):
+def test_batched_model_equals_its_references(data, name, chunk):
     """Every image's output of the batched model equals its one-image
-    reference (PyG's layers, the authors' filters) with its weights."""
+    reference (PyG's layers, the authors' filters) with its weights, with
+    any number of images per pass (``chunk``; 2 of 3: a block-diagonal
+    pass of two images and a pass of one)."""
     torch.manual_seed(0)
     model, _ = fx.make_model(name, 'band', 3, data, torch.float64)
+    if chunk is not None:
+        model.chunk = chunk
     with torch.no_grad():  # away from the init (all-pass filters etc.)
         for p in model.parameters():
             p.add_(0.2 * torch.randn_like(p))
@@ -131,14 +136,18 @@ def test_batched_model_equals_its_references(data, name):
         assert torch.allclose(y[:, i], want, atol=1e-12, rtol=1e-10)
 
 
-@pytest.mark.parametrize('name', ['gcn', 'gat', 'bernnet', 'jacobiconv',
-                                  'cheb'])
-def test_batched_run_equals_separate_runs(data, name):
+@pytest.mark.parametrize('name,chunk', [
+    ('gcn', None), ('gcn', 3), ('gat', None), ('gat', 2), ('bernnet', None),
+    ('bernnet', 3), ('jacobiconv', None), ('cheb', None), ('cheb', 1)])
+def test_batched_run_equals_separate_runs(data, name, chunk):
     """Training the images together gives each image what its own run
-    gives: the same lowest loss, R² and stopping epoch."""
+    gives: the same lowest loss, R² and stopping epoch (``chunk`` images
+    per pass)."""
     torch.manual_seed(0)
     kind = 'comb'
     model, groups = fx.make_model(name, kind, 3, data, torch.float64)
+    if chunk is not None:
+        model.chunk = chunk
     refs = [copy.deepcopy(model.reference(i)) for i in range(3)]
     y = fx.filter_targets(data.edge_index, data.x, [kind],
                           cache_dir=None)[kind][:, :3]
