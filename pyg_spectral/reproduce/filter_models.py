@@ -236,13 +236,15 @@ class Batched(torch.nn.Module):
         b, n, c = h.shape
         return spmm(self.op(kind, b), h.reshape(b * n, c)).view(b, n, c)
 
-    def mm(self, h: Tensor, name: str, out: Optional[Tensor] = None,
-           transpose: bool = True) -> Tensor:
-        """``h [B, N, I]`` times image ``b``'s weight ``name`` (stored
-        ``[B, O, I]`` as ``torch.nn.Linear``'s, or ``[B, I, O]`` with
-        ``transpose=False``), added to ``out`` ``[B, 1 | N, O]``."""
-        w = self.w(name)
-        w = w.transpose(1, 2) if transpose else w  # [B, I, O]
+    def lin_w(self, name: str) -> Tensor:
+        """The stacked ``torch.nn.Linear``-layout weight ``name`` (``[B,
+        O, I]``) as ``[B, I, O]``."""
+        return self.w(name).transpose(1, 2)
+
+    @staticmethod
+    def mm(h: Tensor, w: Tensor, out: Optional[Tensor] = None) -> Tensor:
+        """``h [B, N, I]`` times each image's ``w [B, I, O]``, added to
+        ``out`` ``[B, 1 | N, O]``."""
         if h.size(0) == 1:  # as the one-image model: views, one addmm
             a, v = h.squeeze(0), w.squeeze(0)  # views, cheap backward
             y = a @ v if out is None else torch.addmm(out.squeeze(0), a, v)
@@ -261,7 +263,7 @@ class Batched(torch.nn.Module):
 
     def linear(self, h: Tensor, prefix: str) -> Tensor:
         """A stacked ``torch.nn.Linear``: ``h W^T + b`` per image."""
-        return self.mm(h, prefix + '.weight',
+        return self.mm(h, self.lin_w(prefix + '.weight'),
                        self.w(prefix + '.bias').unsqueeze(1))
 
     def filter(self, h: Tensor) -> Tensor:
@@ -312,7 +314,8 @@ class GcnBatched(Batched):
 
     def forward_hidden(self, h):
         for p in ('conv1', 'conv2'):
-            h = F.relu(self.mm(self.prop('gcn', h), p + '.lin.weight',
+            h = F.relu(self.mm(self.prop('gcn', h),
+                               self.lin_w(p + '.lin.weight'),
                                self.w(p + '.bias').unsqueeze(1)))
         return self.linear(h, 'fc2')
 
@@ -327,8 +330,8 @@ class ArmaBatched(Batched):
             w = self.w(p + '.init_weight')[:, 0]  # [B, 1, in, out]
             v = self.w(p + '.root_weight')[:, 0, 0]  # [B, 1, 1, in, out]
             b = self.w(p + '.bias')[:, 0, 0]  # [B, 1, 1, 1, out]
-            out = torch.baddbmm(b, h, v)
-            h = F.relu(torch.baddbmm(out, self.prop('adjacency', h), w))
+            out = self.mm(h, v, b)
+            h = F.relu(self.mm(self.prop('adjacency', h), w, out))
         return self.linear(h, 'fc2')
 
 
@@ -342,7 +345,8 @@ class ChebBatched(Batched):
             out = self.w(p + '.bias').unsqueeze(1)  # [B, O] -> [B, 1, O]
             for k, t in enumerate(cheb_terms(self.op('laplacian', b),
                                              h.reshape(b * n, c), 3)):
-                out = self.mm(t.view(b, n, c), f'{p}.lins.{k}.weight', out)
+                out = self.mm(t.view(b, n, c),
+                              self.lin_w(f'{p}.lins.{k}.weight'), out)
             h = F.relu(out)
         return self.linear(h, 'fc2')
 
@@ -361,7 +365,7 @@ class GatBatched(Batched):
             self._ops['gat', b], _ = add_self_loops(ei, num_nodes=b * n)
         src, dst = self._ops['gat', b]
         for p, heads in (('conv1', 4), ('conv2', 8)):
-            z = self.mm(h, p + '.lin.weight')  # [B, N, H * C]
+            z = self.mm(h, self.lin_w(p + '.lin.weight'))  # [B, N, H * C]
             z = z.view(b, n, heads, -1)  # [B, N, H * C] -> [B, N, H, C]
             att_s = self.w(p + '.att_src')  # [B, 1, H, C]
             att_d = self.w(p + '.att_dst')
@@ -387,16 +391,15 @@ class GprBatched(Batched):
 
     def forward_hidden(self, h):
         h = F.relu(self.linear(F.relu(self.linear(h, 'lin1')), 'lin2'))
-        h = self.filter(self.mm(h, 'fc2.weight'))
+        h = self.filter(self.mm(h, self.lin_w('fc2.weight')))
         return h + self.w('fc2.bias').unsqueeze(1)
 
 
 class BernBatched(Batched):
     def forward_hidden(self, h):
         for i in ('1', '2'):  # BernConv: filter, then x W + b
-            h = F.relu(self.mm(self.filter(h), 'weight' + i,
-                               self.w('bias' + i).unsqueeze(1),
-                               transpose=False))
+            h = F.relu(self.mm(self.filter(h), self.w('weight' + i),
+                               self.w('bias' + i).unsqueeze(1)))
         return self.linear(h, 'fc2')
 
 
