@@ -580,6 +580,13 @@ def test_polynomial_protocol_builds_every_registered_filter(name):
         Net(name, 12, 4, impl='reference')
 
 
+def test_polynomial_table_names_a_registered_row_by_its_layer():
+    from pyg_spectral.reproduce.polynomial import _label
+    assert _label('legendrenet') == 'legendrenet (LegendreConv)'
+    assert _label('fagcn') == 'fagcn (ShiftConv)'
+    assert _label('bernnet') == 'BernNet (K=10)'  # the paper's row
+
+
 def test_polynomial_protocol_rejects_unknown_models():
     from pyg_spectral.reproduce.polynomial import check_model
     with pytest.raises(ValueError, match='registered filter'):

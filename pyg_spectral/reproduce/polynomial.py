@@ -160,7 +160,12 @@ def check_model(kind: str) -> str:
 
 
 def _label(kind: str) -> str:
-    return LABELS.get(kind, kind)
+    """The row's name: the paper's for the table's models, else the
+    registered name and its layer (``legendrenet (LegendreConv)``)."""
+    if kind in LABELS or not _registered(kind):
+        return LABELS.get(kind, kind)
+    from ..nn import FILTERS
+    return f'{kind} ({FILTERS[kind].__name__})'
 
 
 LABELS = {'mlp': 'MLP', 'gcn': 'GCN', 'gat': 'GAT', 'appnp': 'APPNP',
