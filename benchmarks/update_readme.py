@@ -114,6 +114,10 @@ SECTIONS = [
       'target (`--filters band --models gcn gat arma chebnet gprgnn '
       'bernnet`, `benchmarks/results/filters_models/`):\n',
       lambda: body('filters_models/filters.md', 2),
+      '\nThe same models but GAT on all 50 images (`--filters band '
+      '--images 50 --models gcn arma chebnet gprgnn bernnet`, '
+      '`benchmarks/results/filters_models_50/`):\n',
+      lambda: body('filters_models_50/filters.md', 2),
       lambda: note('filters')]),
     ('\n### Platonov et al. protocol (`python -m pyg_spectral reproduce '
      'heterophily`, `benchmarks/results/heterophily/`)\n',
