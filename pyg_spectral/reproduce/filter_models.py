@@ -285,11 +285,13 @@ class Batched(torch.nn.Module):
         """``x`` ``[N, B]`` (one image per column) -> ``[N, B]``, ``chunk``
         images at a time (their activations stay in the CPU's cache)."""
         out = []
-        for i in range(0, x.size(1), self.chunk):
-            self._sl = slice(i, i + self.chunk)
-            h = x[:, self._sl].t().unsqueeze(-1)  # [N, B] -> [B, N, 1]
-            out.append(self.forward_hidden(h.contiguous()).squeeze(-1))
-        self._sl = slice(None)
+        try:
+            for i in range(0, x.size(1), self.chunk):
+                self._sl = slice(i, i + self.chunk)
+                h = x[:, self._sl].t().unsqueeze(-1)  # [N, B] -> [B, N, 1]
+                out.append(self.forward_hidden(h.contiguous()).squeeze(-1))
+        finally:  # w() and reference() see every image again
+            self._sl = slice(None)
         return torch.cat(out).t()  # [B, N] -> [N, B]
 
     def forward_hidden(self, h: Tensor) -> Tensor:
